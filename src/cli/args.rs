@@ -1,0 +1,313 @@
+//! The command line: subcommands, flags, their help, defaults and
+//! environment variables. Parsing only; the commands live beside this file.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+const ABOUT: &str = "Release gate: SLO files compiled to PromQL and verified against Prometheus \
+                     over the window of a load test";
+
+const LONG_ABOUT: &str = "\
+Release gate: SLO files compiled to PromQL and verified against Prometheus over the window of \
+a load test.
+
+Exit codes, for every command that gives a verdict:
+  0  every selected SLO passed (warn counts as pass unless --strict)
+  1  at least one SLO failed
+  2  no failure, but at least one SLO is inconclusive (no data, NaN, too few events,
+     precondition not met, partial data, query error)
+  3  the tool could not run: invalid spec, bad arguments, nothing selected";
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  summit-slo verify --window 10m
+  summit-slo verify --slos slos/summit-api.yaml --end 2026-12-04T10:10:00Z --format json
+  summit-slo compile --select 'summit-api/*'
+  summit-slo validate";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  # Right after a 10-minute load test, against the Prometheus in SUMMIT_SLO_PROMETHEUS_URL:
+  summit-slo verify --window 10m
+
+  # A past load test, one service, JSON for CI:
+  summit-slo verify --start 2026-12-04T10:00:00Z --end 2026-12-04T10:10:00Z \\
+      --select 'summit-api/*' --format json --output verdicts.json
+
+  # Everything that is not a clean pass blocks the release:
+  summit-slo verify --strict --prometheus http://prometheus.monitoring:9090";
+
+/// summit-slo's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "summit-slo",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = MAIN_EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log more on stderr: -v for info, -vv for one line per query.
+    ///
+    /// SUMMIT_SLO_LOG (tracing's filter syntax, e.g. `summit_slo=debug`)
+    /// overrides this. Reports always go to stdout, logs to stderr.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge the SLOs over a window against Prometheus; the exit code is
+    /// the verdict.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+    /// Print the PromQL each SLO compiles to (or write it to queries/).
+    #[command(
+        after_help = "Examples:\n  summit-slo compile\n  summit-slo compile --write\n  summit-slo compile --check"
+    )]
+    Compile(CompileArgs),
+    /// Check SLO files without querying anything; exit 0 when valid, 3
+    /// when not.
+    #[command(
+        after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml"
+    )]
+    Validate(ValidateArgs),
+}
+
+/// Which SLOs to load and select.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// An SLO file, or a directory searched for *.yaml and *.yml
+    /// (repeatable).
+    #[arg(
+        short = 'f',
+        long = "slos",
+        value_name = "PATH",
+        default_value = "slos/",
+        env = "SUMMIT_SLO_SLOS"
+    )]
+    pub slos: Vec<PathBuf>,
+
+    /// Only the SLOs matching SERVICE/NAME, where * and ? are wildcards
+    /// (repeatable).
+    ///
+    /// A pattern without '/' matches an SLO name in any service, or a
+    /// whole service. Selecting nothing is an error (exit 3): an empty gate
+    /// would pass everything.
+    #[arg(long, value_name = "SERVICE/NAME")]
+    pub select: Vec<String>,
+}
+
+/// The evaluation window.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Window")]
+pub struct WindowArgs {
+    /// Length of the window [default: 10m, or --end minus --start].
+    ///
+    /// Prometheus duration syntax: 90s, 10m, 1h30m.
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+
+    /// End of the window: RFC 3339, Unix seconds, `now` or `now-15m`
+    /// [default: now].
+    ///
+    /// Every query is evaluated at this instant. An end in the future is
+    /// refused (exit 3).
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+
+    /// Start of the window: RFC 3339, Unix seconds, or `now-25m`.
+    ///
+    /// With --end, the window is the span between them; with --window,
+    /// the window starts here.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+
+    /// Wait until this long after the window's end before querying, so
+    /// the last scrapes are stored [default: 2 × scrape interval].
+    ///
+    /// Only waits when the end is that recent; 0s never waits.
+    #[arg(long, value_name = "DURATION", env = "SUMMIT_SLO_SETTLE")]
+    pub settle: Option<String>,
+
+    /// The scrape interval of the SLOs' targets [default: asked from the
+    /// server's /api/v1/targets].
+    ///
+    /// A window or sustained range shorter than two intervals holds fewer
+    /// than two samples per series; such SLOs are refused (exit 3).
+    #[arg(long, value_name = "DURATION", env = "SUMMIT_SLO_SCRAPE_INTERVAL")]
+    pub scrape_interval: Option<String>,
+}
+
+/// How to reach the server.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Prometheus")]
+pub struct PrometheusArgs {
+    /// Base URL of Prometheus (or any engine that speaks its HTTP API).
+    ///
+    /// A path prefix is kept (http://host/prometheus). Credentials in the
+    /// URL are sent as basic auth and never printed.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SUMMIT_SLO_PROMETHEUS_URL",
+        default_value = "http://localhost:9090"
+    )]
+    pub prometheus: String,
+
+    /// A file holding a bearer token for the server.
+    ///
+    /// Or set SUMMIT_SLO_PROMETHEUS_TOKEN. Tokens are never read from the
+    /// command line, where other users could see them.
+    #[arg(long, value_name = "FILE", env = "SUMMIT_SLO_PROMETHEUS_TOKEN_FILE")]
+    pub prometheus_token_file: Option<PathBuf>,
+
+    /// Time allowed for one query attempt; also sent as the query's timeout.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        env = "SUMMIT_SLO_QUERY_TIMEOUT"
+    )]
+    pub query_timeout: String,
+
+    /// Time allowed for all queries together; what is unanswered by then is
+    /// inconclusive.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        env = "SUMMIT_SLO_DEADLINE"
+    )]
+    pub deadline: String,
+
+    /// Retries after a connection error, timeout, 429 or 5xx (never after a
+    /// 4xx such as bad_data).
+    #[arg(
+        long,
+        value_name = "COUNT",
+        default_value_t = 3,
+        env = "SUMMIT_SLO_RETRIES"
+    )]
+    pub retries: u32,
+
+    /// Queries in flight at once.
+    #[arg(long, value_name = "COUNT", default_value_t = 8, env = "SUMMIT_SLO_CONCURRENCY",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+/// Where and how the report goes.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "table")]
+    pub format: Format,
+
+    /// Write the report to this file instead of stdout; the verdict line
+    /// still goes to stderr.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What counts as passing.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Gate")]
+pub struct GateArgs {
+    /// Treat warn as a failure (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Use values the server computed from partial data (e.g. a Thanos store
+    /// down); the verdict is labelled "(partial data)". By default partial
+    /// data is inconclusive.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+/// `summit-slo verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// `summit-slo compile`.
+#[derive(Debug, Clone, Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Window length the queries cover.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        help_heading = "Window"
+    )]
+    pub window: String,
+
+    /// Refuse windows shorter than two scrape intervals of this length.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        help_heading = "Window",
+        env = "SUMMIT_SLO_SCRAPE_INTERVAL"
+    )]
+    pub scrape_interval: Option<String>,
+
+    /// Write one <service>.promql file per service into DIR instead of
+    /// printing.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "queries",
+          help_heading = "Output", conflicts_with = "check")]
+    pub write: Option<PathBuf>,
+
+    /// Compare with the files in DIR and exit 1 listing any that are stale.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "queries",
+          help_heading = "Output")]
+    pub check: Option<PathBuf>,
+}
+
+/// `summit-slo validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Also check that the SLOs compile for a window of this length.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10m",
+        help_heading = "Window"
+    )]
+    pub window: String,
+
+    /// Refuse windows shorter than two scrape intervals of this length.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        help_heading = "Window",
+        env = "SUMMIT_SLO_SCRAPE_INTERVAL"
+    )]
+    pub scrape_interval: Option<String>,
+}

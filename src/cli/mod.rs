@@ -1,0 +1,120 @@
+//! The command line: parses arguments, runs a command, and turns every
+//! outcome into text on stdout or stderr and an exit code.
+//!
+//! This is the only module that knows about exit codes and terminals; the
+//! stages it calls return values and errors.
+
+mod args;
+mod compile;
+mod select;
+mod verify;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+pub use args::{Cli, Command};
+pub use select::{glob, select};
+
+use crate::spec::{ServiceSpec, SpecErrors};
+
+/// Exit code when the tool could not run: bad arguments, an invalid spec,
+/// nothing selected.
+pub const EXIT_CANNOT_RUN: u8 = 3;
+
+/// Parses the process's arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap exits 2 on bad arguments, which here means
+            // "inconclusive"; bad arguments mean the tool could not run.
+            let code = if error.use_stderr() {
+                EXIT_CANNOT_RUN
+            } else {
+                0
+            };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    setup_logging(cli.verbose);
+    ExitCode::from(run(cli))
+}
+
+/// Runs a parsed command and returns its exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Verify(args) => verify::run(args),
+        Command::Compile(args) => compile::run_compile(args),
+        Command::Validate(args) => compile::run_validate(args),
+    }
+}
+
+fn setup_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "summit_slo=warn",
+        1 => "summit_slo=info",
+        _ => "summit_slo=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SUMMIT_SLO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
+        .with_target(false)
+        .compact()
+        .init();
+}
+
+/// True when stderr is a terminal and NO_COLOR is unset or empty.
+fn colour_on_stderr() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+/// Loads the SLO files and applies `--select`, printing any problem.
+fn load_selected(
+    paths: &[PathBuf],
+    patterns: &[String],
+) -> Result<(Vec<ServiceSpec>, Vec<crate::spec::Slo>), u8> {
+    let services = crate::spec::load(paths).map_err(|errors| {
+        eprint!("{}", render_spec_errors(&errors, colour_on_stderr()));
+        EXIT_CANNOT_RUN
+    })?;
+    let selected = select(&services, patterns).map_err(|message| {
+        eprintln!("error: {message}");
+        EXIT_CANNOT_RUN
+    })?;
+    Ok((services, selected))
+}
+
+/// Renders every spec problem as a miette report, then a count.
+pub fn render_spec_errors(errors: &SpecErrors, colour: bool) -> String {
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut text = String::new();
+    for diagnostic in &errors.diagnostics {
+        let _ = handler.render_report(&mut text, diagnostic);
+        text.push('\n');
+    }
+    let count = errors.diagnostics.len();
+    let plural = if count == 1 { "problem" } else { "problems" };
+    text.push_str(&format!(
+        "error: {count} {plural} in the SLO files; nothing was verified\n"
+    ));
+    text
+}
+
+/// Prints an error that stops the command and returns the exit code.
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_CANNOT_RUN
+}

@@ -1,0 +1,565 @@
+//! From query answers to one SLO's verdict. Pure: no I/O, no clock, so every
+//! rule here is tested with hand-made answers.
+//!
+//! The order of checks decides which reason a user sees, most fundamental
+//! first: a failed query, partial data, a result of the wrong shape, no
+//! series, NaN, ±Inf, too few events, data that cannot be true, and only
+//! then the objective. Preconditions and sustained mode come after the
+//! whole-window judgement.
+
+use std::collections::BTreeMap;
+
+use super::conditions::{judge_preconditions, judge_sustained};
+use super::outcome::{Budget, GroupOutcome, Reason, SloOutcome, Verdict};
+use crate::compile::CompiledSlo;
+use crate::prometheus::{Labels, QueryError, QueryResult, ResultData, Sample, shorten};
+use crate::spec::quantity::significant;
+use crate::spec::{Indicator, LatencyTarget, NoData, RatioKind, Slo};
+use crate::window::Window;
+
+/// The answers to one SLO's queries, in the order the plan lists them.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    /// The whole-window value.
+    pub value: Result<QueryResult, QueryError>,
+    /// Events per group, when the plan counts them.
+    pub events: Option<Result<QueryResult, QueryError>>,
+    /// A ratio's numerator per group.
+    pub numerator: Option<Result<QueryResult, QueryError>>,
+    /// A quantile's bucket increases.
+    pub buckets: Option<Result<QueryResult, QueryError>>,
+    /// The sustained range query.
+    pub sustained: Option<Result<QueryResult, QueryError>>,
+    /// Each precondition's value.
+    pub preconditions: Vec<Result<QueryResult, QueryError>>,
+}
+
+/// What judgement needs besides the answers.
+#[derive(Debug, Clone, Copy)]
+pub struct JudgeOptions {
+    /// The window judged, for messages and budgets.
+    pub window: Window,
+    /// Use values that the server built from partial data.
+    pub allow_partial: bool,
+    /// Whether the scrape interval is known (else short windows with no
+    /// data get a hint).
+    pub scrape_interval_known: bool,
+}
+
+/// Judges one SLO from its answers.
+pub fn judge(compiled: &CompiledSlo, answers: Answers, options: &JudgeOptions) -> SloOutcome {
+    let slo = &compiled.slo;
+    let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.clone());
+
+    judge_window(compiled, &answers, options, &mut outcome);
+    outcome.preconditions = judge_preconditions(compiled, &answers.preconditions);
+    apply_preconditions(&mut outcome);
+    if matches!(outcome.verdict, Verdict::Pass | Verdict::Warn)
+        && let (Some(plan), Some(answer)) = (&compiled.sustained, &answers.sustained)
+    {
+        judge_sustained(slo, plan, answer, &mut outcome);
+    }
+    outcome.budget = budget(slo, outcome.value, options.window);
+    outcome
+}
+
+fn judge_window(
+    compiled: &CompiledSlo,
+    answers: &Answers,
+    options: &JudgeOptions,
+    outcome: &mut SloOutcome,
+) {
+    let slo = &compiled.slo;
+    let auxiliaries = [
+        ("events", &answers.events),
+        ("numerator", &answers.numerator),
+        ("buckets", &answers.buckets),
+    ];
+
+    let value = match &answers.value {
+        Ok(value) => value,
+        Err(error) => return query_failed(outcome, "", &compiled.window.value, error),
+    };
+    for (name, answer) in auxiliaries {
+        if let Some(Err(error)) = answer {
+            let query = match name {
+                "events" => compiled.window.events.as_deref(),
+                "numerator" => compiled.window.numerator.as_deref(),
+                _ => compiled.window.buckets.as_deref(),
+            };
+            return query_failed(outcome, name, query.unwrap_or_default(), error);
+        }
+    }
+
+    let answered = std::iter::once(value).chain(
+        auxiliaries
+            .iter()
+            .filter_map(|(_, answer)| answer.as_ref().and_then(|answer| answer.as_ref().ok())),
+    );
+    let mut warnings = Vec::new();
+    for result in answered {
+        warnings.extend(result.warnings.iter().cloned());
+        outcome.notices.extend(result.infos.iter().cloned());
+    }
+    outcome.notices.extend(warnings.iter().cloned());
+
+    let samples = match samples_of(&value.data) {
+        Ok(samples) => samples,
+        Err(kind) => {
+            outcome.reason = Some(Reason::UnsupportedResult);
+            outcome.detail = format!(
+                "the query returned a {kind}; it must return an instant vector or a scalar \
+                 (wrap range vectors in a function such as rate())"
+            );
+            return;
+        }
+    };
+    let grouped = !slo.by.is_empty() || slo.per_series;
+    if !grouped && samples.len() > 1 {
+        outcome.reason = Some(Reason::TooManySeries);
+        let listed: Vec<String> = samples
+            .iter()
+            .take(5)
+            .map(|s| format_labels(&s.labels))
+            .collect();
+        let more = if samples.len() > 5 { ", …" } else { "" };
+        outcome.detail = format!(
+            "expected 1 series, got {} ({}{more}); aggregate the query or set per_series: all",
+            samples.len(),
+            listed.join(", ")
+        );
+        return;
+    }
+    if samples.is_empty() {
+        return no_data(slo, outcome, options);
+    }
+
+    let events = answers
+        .events
+        .as_ref()
+        .and_then(|answer| answer.as_ref().ok())
+        .map(by_labels);
+    let numerators = answers
+        .numerator
+        .as_ref()
+        .and_then(|answer| answer.as_ref().ok())
+        .map(by_labels);
+    let buckets = answers
+        .buckets
+        .as_ref()
+        .and_then(|answer| answer.as_ref().ok())
+        .map(buckets_by_group);
+    let window_seconds = options.window.duration().as_secs_f64();
+
+    let groups: Vec<GroupOutcome> = samples
+        .iter()
+        .map(|sample| {
+            let events = match &slo.indicator {
+                Indicator::Rate(_) => Some(sample.value * window_seconds),
+                Indicator::Increase(_) => Some(sample.value),
+                _ => events
+                    .as_ref()
+                    .and_then(|events| lookup(events, &sample.labels)),
+            };
+            let evidence = Evidence {
+                events,
+                numerator: numerators
+                    .as_ref()
+                    .and_then(|map| lookup(map, &sample.labels)),
+                buckets: buckets.as_ref().and_then(|map| map.get(&sample.labels)),
+            };
+            judge_group(slo, sample, &evidence)
+        })
+        .collect();
+
+    let worst = worst_group(slo, &groups);
+    outcome.verdict = worst.verdict;
+    outcome.value = worst.value;
+    outcome.reason = worst.reason;
+    outcome.detail = if grouped {
+        let failing = groups
+            .iter()
+            .filter(|group| group.verdict == worst.verdict)
+            .count();
+        let of = if groups.len() > 1 && worst.verdict != Verdict::Pass {
+            format!(" ({failing} of {} groups)", groups.len())
+        } else {
+            String::new()
+        };
+        format!("{} {}{of}", format_labels(&worst.labels), worst.detail)
+    } else {
+        worst.detail.clone()
+    };
+    outcome.events = groups.iter().map(|group| group.events).sum::<Option<f64>>();
+    if grouped {
+        outcome.groups = groups;
+    }
+
+    if !warnings.is_empty() {
+        if options.allow_partial {
+            outcome.partial = true;
+            if outcome.reason.is_none() {
+                outcome.reason = Some(Reason::PartialResponse);
+            }
+        } else {
+            outcome.verdict = Verdict::Inconclusive;
+            outcome.reason = Some(Reason::PartialResponse);
+            outcome.detail = format!(
+                "the server answered from partial data ({}); {} is not trusted \
+                 (--allow-partial uses it)",
+                warnings.join("; "),
+                outcome.value.map_or("the value".to_string(), |value| slo
+                    .indicator
+                    .unit()
+                    .format(value))
+            );
+        }
+    }
+}
+
+struct Evidence<'a> {
+    events: Option<f64>,
+    numerator: Option<f64>,
+    buckets: Option<&'a Vec<(f64, f64)>>,
+}
+
+fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutcome {
+    let unit = slo.indicator.unit();
+    let value = sample.value;
+    let noun = slo.indicator.event_noun();
+    let mut group = GroupOutcome {
+        labels: sample.labels.clone(),
+        verdict: Verdict::Inconclusive,
+        value: Some(value),
+        reason: None,
+        detail: String::new(),
+        events: evidence.events,
+    };
+
+    if value.is_nan() {
+        group.reason = Some(Reason::Nan);
+        group.detail = match (evidence.events, &slo.indicator) {
+            (Some(0.0), Indicator::Ratio(_)) => {
+                format!("value is NaN: no traffic: 0 {noun} in window")
+            }
+            (Some(0.0), _) => format!("value is NaN: 0 {noun} in window"),
+            _ => "value is NaN (0/0 or an empty histogram)".to_string(),
+        };
+        apply_no_data_policy(slo, &mut group.verdict, &mut group.detail);
+        return group;
+    }
+    if value.is_infinite() {
+        group.reason = Some(Reason::DivisionByZero);
+        group.detail = format!(
+            "value is {}: division by zero (a non-zero numerator over a zero denominator; \
+             check that both sides select the same series)",
+            unit.format(value)
+        );
+        return group;
+    }
+    if let Some(events) = evidence.events {
+        // Where events are the denominator, zero of them means the value
+        // describes nothing, even without min_events. A rate or increase of
+        // zero is a real measurement (no dead letters).
+        let denominator = !matches!(slo.indicator, Indicator::Rate(_) | Indicator::Increase(_));
+        let too_few = match slo.min_events {
+            Some(minimum) => events < minimum,
+            None => denominator && events <= 0.0,
+        };
+        if too_few {
+            group.reason = Some(Reason::TooFewEvents);
+            group.detail = match slo.min_events {
+                Some(minimum) => format!(
+                    "only {} {noun} in window (min_events {})",
+                    significant(events),
+                    significant(minimum)
+                ),
+                None => format!("0 {noun} in window"),
+            };
+            return group;
+        }
+    }
+    if let Some(problem) = impossible(slo, evidence) {
+        group.reason = Some(Reason::InvalidData);
+        group.detail = problem;
+        return group;
+    }
+
+    let shown = unit.format(value);
+    let objective = &slo.objective;
+    group.verdict = match objective.holds(value) {
+        Some(true) => match &slo.warning {
+            Some(warning) if warning.holds(value) == Some(false) => {
+                group.detail = format!(
+                    "{shown} meets {} but misses warning {}",
+                    objective.text, warning.text
+                );
+                Verdict::Warn
+            }
+            _ => {
+                group.detail = format!("{shown} meets {}", objective.text);
+                Verdict::Pass
+            }
+        },
+        Some(false) => {
+            group.detail = format!("{shown} misses {}", objective.text);
+            Verdict::Fail
+        }
+        None => unreachable!("NaN is handled above"),
+    };
+    group
+}
+
+/// Data that cannot be true: a numerator larger than its total, or bucket
+/// counts that shrink as `le` grows. The tolerance (0.1%, at least one
+/// event) absorbs what is not an error: `increase()` extrapolates each series
+/// on its own, and client libraries scrape a histogram's buckets one at a
+/// time while observations land.
+fn impossible(slo: &Slo, evidence: &Evidence<'_>) -> Option<String> {
+    let exceeds = |part: f64, whole: f64| part > whole + (whole.abs() * 1e-3).max(1.0);
+    if let (Some(numerator), Some(total)) = (evidence.numerator, evidence.events) {
+        let (part, whole) = match &slo.indicator {
+            Indicator::Ratio(ratio) => match ratio.kind {
+                RatioKind::Good => ("good events", "total"),
+                RatioKind::Errors => ("errors", "total"),
+            },
+            Indicator::Latency(_) => ("observations under the bound", "all observations"),
+            _ => ("numerator", "total"),
+        };
+        if exceeds(numerator, total) {
+            return Some(format!(
+                "{part} ({}) exceed {whole} ({}) in window; the counters cannot both be right",
+                significant(numerator),
+                significant(total)
+            ));
+        }
+    }
+    let buckets = evidence.buckets?;
+    for pair in buckets.windows(2) {
+        let ((lower_le, lower), (upper_le, upper)) = (pair[0], pair[1]);
+        if exceeds(lower, upper) {
+            return Some(format!(
+                "bucket le={} grew by {} but le={} by only {}; cumulative buckets cannot shrink \
+                 as le grows (an exporter bug or mixed series)",
+                format_le(lower_le),
+                significant(lower),
+                format_le(upper_le),
+                significant(upper)
+            ));
+        }
+    }
+    None
+}
+
+fn format_le(le: f64) -> String {
+    if le.is_infinite() {
+        "+Inf".to_string()
+    } else {
+        format!("{le}")
+    }
+}
+
+fn worst_group<'a>(slo: &Slo, groups: &'a [GroupOutcome]) -> &'a GroupOutcome {
+    let upper = slo.objective.comparator.is_upper_bound();
+    groups
+        .iter()
+        .max_by(|left, right| {
+            left.verdict.cmp(&right.verdict).then_with(|| {
+                let (left, right) = (
+                    left.value.unwrap_or(f64::NAN),
+                    right.value.unwrap_or(f64::NAN),
+                );
+                let order = left
+                    .partial_cmp(&right)
+                    .unwrap_or(std::cmp::Ordering::Equal);
+                if upper { order } else { order.reverse() }
+            })
+        })
+        .expect("judged only when there is at least one group")
+}
+
+fn no_data(slo: &Slo, outcome: &mut SloOutcome, options: &JudgeOptions) {
+    outcome.reason = Some(Reason::NoData);
+    let mut detail = format!(
+        "no series returned for {} (no data)",
+        options.window.describe()
+    );
+    let short = options.window.duration() <= std::time::Duration::from_secs(120);
+    if short && !options.scrape_interval_known {
+        detail.push_str(&format!(
+            "; a window of {} may hold fewer than two samples per series: pass \
+             --scrape-interval to check",
+            crate::time::format_duration(options.window.duration())
+        ));
+    }
+    outcome.verdict = Verdict::Inconclusive;
+    apply_no_data_policy(slo, &mut outcome.verdict, &mut detail);
+    outcome.detail = detail;
+}
+
+fn apply_no_data_policy(slo: &Slo, verdict: &mut Verdict, detail: &mut String) {
+    *verdict = match slo.no_data {
+        NoData::Inconclusive => Verdict::Inconclusive,
+        NoData::Fail => Verdict::Fail,
+        NoData::Pass => Verdict::Pass,
+    };
+    if slo.no_data != NoData::Inconclusive {
+        detail.push_str(&format!(" (no_data: {})", slo.no_data.name()));
+    }
+}
+
+fn query_failed(outcome: &mut SloOutcome, which: &str, query: &str, error: &QueryError) {
+    outcome.verdict = Verdict::Inconclusive;
+    outcome.reason = Some(Reason::QueryError);
+    let which = if which.is_empty() {
+        String::new()
+    } else {
+        format!("{which} ")
+    };
+    outcome.detail = format!(
+        "{which}query failed: {error}; query: {}",
+        shorten(query, 160)
+    );
+}
+
+fn apply_preconditions(outcome: &mut SloOutcome) {
+    let unmet: Vec<String> = outcome
+        .preconditions
+        .iter()
+        .filter(|precondition| precondition.met != Some(true))
+        .map(
+            |precondition| match (precondition.met, precondition.value) {
+                (Some(false), Some(value)) => format!(
+                    "{} = {}, needs {}",
+                    precondition.summary,
+                    precondition.unit.format(value),
+                    precondition.objective
+                ),
+                _ => format!(
+                    "{} could not be measured ({})",
+                    precondition.summary,
+                    precondition.problem.as_deref().unwrap_or("no value")
+                ),
+            },
+        )
+        .collect();
+    if unmet.is_empty() {
+        return;
+    }
+    // Errors about the query itself say more than the load does; anything
+    // else (a pass, a fail, missing data) is moot when the load was not the
+    // one the objective assumes.
+    let keeps_own_reason = outcome.reason.is_some_and(|reason| {
+        matches!(reason, Reason::QueryError | Reason::PartialResponse) || reason.is_spec_error()
+    });
+    if keeps_own_reason {
+        return;
+    }
+    let measured = outcome
+        .value
+        .filter(|value| value.is_finite())
+        .map(|value| {
+            format!(
+                "; measured {} against {}",
+                outcome.slo.indicator.unit().format(value),
+                outcome.slo.objective.text
+            )
+        })
+        .unwrap_or_default();
+    outcome.verdict = Verdict::Inconclusive;
+    outcome.reason = Some(Reason::PreconditionNotMet);
+    outcome.detail = format!("precondition not met: {}{measured}", unmet.join("; "));
+}
+
+/// Error budget use for ratio SLOs: the error ratio over the allowed ratio,
+/// and the share of the period's budget this window spent.
+fn budget(slo: &Slo, value: Option<f64>, window: Window) -> Option<Budget> {
+    let value = value.filter(|value| value.is_finite())?;
+    let kind = match &slo.indicator {
+        Indicator::Ratio(ratio) => ratio.kind,
+        Indicator::Latency(latency) if matches!(latency.target, LatencyTarget::Under { .. }) => {
+            RatioKind::Good
+        }
+        _ => return None,
+    };
+    let upper = slo.objective.comparator.is_upper_bound();
+    let (error_ratio, allowed) = match (kind, upper) {
+        (RatioKind::Errors, true) => (value, slo.objective.limit),
+        (RatioKind::Good, false) => (1.0 - value, 1.0 - slo.objective.limit),
+        _ => return None,
+    };
+    if allowed <= 0.0 {
+        return None;
+    }
+    let burn_rate = error_ratio / allowed;
+    Some(Budget {
+        burn_rate,
+        consumed: burn_rate * window.duration().as_secs_f64() / slo.budget_period.as_secs_f64(),
+        period: slo.budget_period,
+    })
+}
+
+fn samples_of(data: &ResultData) -> Result<Vec<Sample>, &'static str> {
+    match data {
+        ResultData::Vector(samples) => Ok(samples.clone()),
+        ResultData::Scalar(value) => Ok(vec![Sample {
+            labels: Labels::new(),
+            value: *value,
+        }]),
+        ResultData::Matrix(_) => Err("range vector (matrix)"),
+        ResultData::String(_) => Err("string"),
+    }
+}
+
+fn by_labels(result: &QueryResult) -> BTreeMap<Labels, f64> {
+    samples_of(&result.data)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|sample| (sample.labels, sample.value))
+        .collect()
+}
+
+/// A group's value in an auxiliary answer; a single unlabelled series
+/// applies to every group (a hand-written events query).
+fn lookup(map: &BTreeMap<Labels, f64>, labels: &Labels) -> Option<f64> {
+    map.get(labels).copied().or_else(|| {
+        (map.len() == 1)
+            .then(|| map.iter().next())
+            .flatten()
+            .filter(|(key, _)| key.is_empty())
+            .map(|(_, value)| *value)
+    })
+}
+
+/// Bucket increases grouped by every label but `le`, sorted by `le`.
+fn buckets_by_group(result: &QueryResult) -> BTreeMap<Labels, Vec<(f64, f64)>> {
+    let mut groups: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
+    for sample in samples_of(&result.data).unwrap_or_default() {
+        let mut labels = sample.labels;
+        let Some(le) = labels.remove("le") else {
+            continue;
+        };
+        let Ok(le) = crate::prometheus::parse_bucket_bound(&le) else {
+            continue;
+        };
+        groups.entry(labels).or_default().push((le, sample.value));
+    }
+    for buckets in groups.values_mut() {
+        buckets.sort_by(|left, right| left.0.total_cmp(&right.0));
+    }
+    groups
+}
+
+/// `{queue="ingest"}`, or `{}` for no labels.
+pub fn format_labels(labels: &Labels) -> String {
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{name}=\"{}\"",
+                crate::spec::selector::escape_label_value(value)
+            )
+        })
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}

@@ -1,0 +1,267 @@
+//! Verdicts: runs every selected SLO's queries against the server and
+//! judges the answers.
+//!
+//! All queries of all SLOs are started at once and bounded by the client's
+//! concurrency limit, so one slow query does not hold up the others and one
+//! failing query does not hide the others' verdicts. Judgement itself is
+//! pure and lives in `judge` and `conditions`.
+
+mod conditions;
+mod judge;
+mod outcome;
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+pub use judge::{Answers, JudgeOptions, format_labels, judge};
+pub use outcome::{
+    Budget, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict,
+    Verification,
+};
+
+use crate::compile::{self, CompileError, CompileOptions, CompiledSlo};
+use crate::prometheus::{Client, QueryError, QueryResult, parse_bucket_bound};
+use crate::spec::{Indicator, LatencyTarget, Slo};
+use crate::window::Window;
+
+/// How a verification runs.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions {
+    /// The window to judge.
+    pub window: Window,
+    /// Use values the server built from partial data (labelled as such).
+    pub allow_partial: bool,
+    /// Count a warn as a failure in the exit code.
+    pub strict: bool,
+    /// The scrape interval, when known.
+    pub scrape_interval: Option<Duration>,
+}
+
+/// Why a verification could not start.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct VerifyError {
+    /// Every SLO that cannot be compiled for this window.
+    pub errors: Vec<CompileError>,
+}
+
+/// Verifies `slos` over the window.
+pub async fn verify(
+    slos: &[Slo],
+    client: &Client,
+    options: &VerifyOptions,
+) -> Result<Verification, VerifyError> {
+    let mut plans = Vec::with_capacity(slos.len());
+    let mut errors = Vec::new();
+    for slo in slos {
+        match plan(slo, client, options).await {
+            Ok(plan) => plans.push(plan),
+            Err(error) => errors.push(error),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(VerifyError { errors });
+    }
+
+    let started: Vec<_> = plans
+        .into_iter()
+        .map(|plan| match plan {
+            Plan::Compiled(compiled) => {
+                let pending = start_queries(&compiled, client, options.window);
+                Started::Pending(compiled, pending)
+            }
+            Plan::Decided(outcome) => Started::Decided(outcome),
+        })
+        .collect();
+
+    let judge_options = JudgeOptions {
+        window: options.window,
+        allow_partial: options.allow_partial,
+        scrape_interval_known: options.scrape_interval.is_some(),
+    };
+    let mut outcomes = Vec::with_capacity(started.len());
+    for started in started {
+        let outcome = match started {
+            Started::Pending(compiled, pending) => {
+                let answers = pending.collect().await;
+                judge(&compiled, answers, &judge_options)
+            }
+            Started::Decided(outcome) => *outcome,
+        };
+        tracing::debug!(slo = %outcome.slo.id(), verdict = outcome.verdict.name(), "judged");
+        outcomes.push(outcome);
+    }
+
+    let verification = Verification::new(options.window, outcomes, options.strict);
+    tracing::info!(
+        window = %options.window.describe(),
+        slos = verification.outcomes.len(),
+        verdict = verification.verdict.name(),
+        pass = verification.count(Verdict::Pass),
+        warn = verification.count(Verdict::Warn),
+        fail = verification.count(Verdict::Fail),
+        inconclusive = verification.count(Verdict::Inconclusive),
+        "verification finished"
+    );
+    Ok(verification)
+}
+
+enum Plan {
+    Compiled(Box<CompiledSlo>),
+    Decided(Box<SloOutcome>),
+}
+
+enum Started {
+    Pending(Box<CompiledSlo>, PendingAnswers),
+    Decided(Box<SloOutcome>),
+}
+
+/// Compiles one SLO, first asking the server how a latency threshold's
+/// bucket edge is spelled (`1` or `1.0`) when the SLO has one.
+async fn plan(slo: &Slo, client: &Client, options: &VerifyOptions) -> Result<Plan, CompileError> {
+    let mut compile_options = CompileOptions {
+        scrape_interval: options.scrape_interval,
+        le_spellings: None,
+    };
+    if let Indicator::Latency(latency) = &slo.indicator
+        && let LatencyTarget::Under { bound, text } = &latency.target
+    {
+        let selector = latency
+            .selector
+            .render(&format!("{}_bucket", latency.histogram), &[]);
+        match client
+            .label_values("le", &selector, options.window.start, options.window.end)
+            .await
+        {
+            Ok(values) if !values.is_empty() => {
+                let matching: Vec<String> = values
+                    .iter()
+                    .filter(|value| {
+                        parse_bucket_bound(value)
+                            .is_ok_and(|edge| (edge - bound).abs() <= bound.abs() * 1e-9)
+                    })
+                    .cloned()
+                    .collect();
+                if matching.is_empty() {
+                    let compiled = compile::compile(slo, &options.window, &compile_options)?;
+                    return Ok(Plan::Decided(Box::new(bucket_not_found(
+                        &compiled, text, &values,
+                    ))));
+                }
+                compile_options.le_spellings = Some(matching);
+            }
+            // No buckets at all: the query will find no data and say so.
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(slo = %slo.id(), %error, "cannot list bucket edges; matching common spellings")
+            }
+        }
+    }
+    compile::compile(slo, &options.window, &compile_options)
+        .map(|compiled| Plan::Compiled(Box::new(compiled)))
+}
+
+fn bucket_not_found(compiled: &CompiledSlo, threshold: &str, values: &[String]) -> SloOutcome {
+    let mut edges: Vec<(f64, &String)> = values
+        .iter()
+        .filter_map(|value| parse_bucket_bound(value).ok().map(|edge| (edge, value)))
+        .collect();
+    edges.sort_by(|left, right| left.0.total_cmp(&right.0));
+    let listed: Vec<&str> = edges.iter().map(|(_, value)| value.as_str()).collect();
+    let slo = &compiled.slo;
+    let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.clone());
+    outcome.reason = Some(Reason::BucketNotFound);
+    outcome.detail = format!(
+        "no bucket edge of {} equals the threshold {threshold}; available edges: {}",
+        match &slo.indicator {
+            Indicator::Latency(latency) => latency.histogram.as_str(),
+            _ => "the histogram",
+        },
+        listed.join(", ")
+    );
+    outcome
+}
+
+/// Handles of the queries one SLO started.
+struct PendingAnswers {
+    value: JoinHandle<Result<QueryResult, QueryError>>,
+    events: Option<JoinHandle<Result<QueryResult, QueryError>>>,
+    numerator: Option<JoinHandle<Result<QueryResult, QueryError>>>,
+    buckets: Option<JoinHandle<Result<QueryResult, QueryError>>>,
+    sustained: Option<JoinHandle<Result<QueryResult, QueryError>>>,
+    preconditions: Vec<JoinHandle<Result<QueryResult, QueryError>>>,
+}
+
+impl PendingAnswers {
+    async fn collect(self) -> Answers {
+        Answers {
+            value: finish(self.value).await,
+            events: finish_optional(self.events).await,
+            numerator: finish_optional(self.numerator).await,
+            buckets: finish_optional(self.buckets).await,
+            sustained: finish_optional(self.sustained).await,
+            preconditions: {
+                let mut answers = Vec::with_capacity(self.preconditions.len());
+                for handle in self.preconditions {
+                    answers.push(finish(handle).await);
+                }
+                answers
+            },
+        }
+    }
+}
+
+async fn finish(
+    handle: JoinHandle<Result<QueryResult, QueryError>>,
+) -> Result<QueryResult, QueryError> {
+    handle.await.expect("query tasks never panic")
+}
+
+async fn finish_optional(
+    handle: Option<JoinHandle<Result<QueryResult, QueryError>>>,
+) -> Option<Result<QueryResult, QueryError>> {
+    match handle {
+        Some(handle) => Some(finish(handle).await),
+        None => None,
+    }
+}
+
+fn start_queries(compiled: &CompiledSlo, client: &Client, window: Window) -> PendingAnswers {
+    let id = compiled.slo.id();
+    let instant = |query: &str| {
+        let (client, query) = (client.clone(), query.to_string());
+        let span = tracing::debug_span!("slo", slo = %id);
+        tokio::spawn(async move { client.query(&query, window.end).await }.instrument(span))
+    };
+    let queries = &compiled.window;
+    PendingAnswers {
+        value: instant(&queries.value),
+        events: queries.events.as_deref().map(instant),
+        numerator: queries.numerator.as_deref().map(instant),
+        buckets: queries.buckets.as_deref().map(instant),
+        sustained: compiled.sustained.as_ref().map(|sustained| {
+            let (client, sustained) = (client.clone(), sustained.clone());
+            let span = tracing::debug_span!("slo", slo = %id);
+            tokio::spawn(
+                async move {
+                    client
+                        .query_range(
+                            &sustained.query,
+                            sustained.start,
+                            sustained.end,
+                            sustained.step,
+                        )
+                        .await
+                }
+                .instrument(span),
+            )
+        }),
+        preconditions: compiled
+            .preconditions
+            .iter()
+            .map(|precondition| instant(&precondition.query))
+            .collect(),
+    }
+}

@@ -1,0 +1,292 @@
+//! What a verification concludes: verdicts, reasons, and the numbers behind
+//! them, per SLO and per group, rolled up into one verdict and exit code.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::prometheus::Labels;
+use crate::spec::{Slo, Unit};
+use crate::window::Window;
+
+/// The verdict of one SLO, one group, or the whole verification.
+///
+/// The order is severity: a roll-up takes the most severe, so a definite
+/// failure outranks an unknown, and an unknown outranks a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The objective (and the warning, if any) held.
+    Pass,
+    /// The objective held but the warning bound did not.
+    Warn,
+    /// The data cannot say: missing, NaN, too few events, an unmet
+    /// precondition, a failed query, partial data.
+    Inconclusive,
+    /// The objective did not hold.
+    Fail,
+}
+
+impl Verdict {
+    /// The lowercase word used in every report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Inconclusive => "inconclusive",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// Why a verdict is not a plain pass or fail. Each is a stable snake_case
+/// word in JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The query returned no series.
+    NoData,
+    /// The value is NaN (0/0: no events in the window).
+    Nan,
+    /// The value is ±Inf (a non-zero numerator over a zero denominator).
+    DivisionByZero,
+    /// Fewer events than `min_events` (or none at all).
+    TooFewEvents,
+    /// A precondition on the load was not met, or could not be measured.
+    PreconditionNotMet,
+    /// The server warned that the answer is built from part of the data.
+    PartialResponse,
+    /// A query failed (HTTP error, timeout, malformed answer).
+    QueryError,
+    /// The data cannot be true (good events exceed total, buckets shrink as
+    /// `le` grows).
+    InvalidData,
+    /// The objective held over the window but not at every step.
+    NotSustained,
+    /// A hand-written query returned several series where one was expected.
+    TooManySeries,
+    /// A hand-written query returned a range vector or a string.
+    UnsupportedResult,
+    /// No bucket edge of the histogram equals the latency threshold.
+    BucketNotFound,
+}
+
+impl Reason {
+    /// The snake_case word.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NoData => "no_data",
+            Self::Nan => "nan",
+            Self::DivisionByZero => "division_by_zero",
+            Self::TooFewEvents => "too_few_events",
+            Self::PreconditionNotMet => "precondition_not_met",
+            Self::PartialResponse => "partial_response",
+            Self::QueryError => "query_error",
+            Self::InvalidData => "invalid_data",
+            Self::NotSustained => "not_sustained",
+            Self::TooManySeries => "too_many_series",
+            Self::UnsupportedResult => "unsupported_result",
+            Self::BucketNotFound => "bucket_not_found",
+        }
+    }
+
+    /// True when the cause is the spec rather than the data: the run exits
+    /// 3 so the gate is fixed instead of retried.
+    pub fn is_spec_error(self) -> bool {
+        matches!(
+            self,
+            Self::TooManySeries | Self::UnsupportedResult | Self::BucketNotFound
+        )
+    }
+}
+
+/// One group's (or the only series') judgement.
+#[derive(Debug, Clone)]
+pub struct GroupOutcome {
+    /// The group's labels (empty for an ungrouped SLO).
+    pub labels: Labels,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The measured value; NaN and ±Inf are kept as they came.
+    pub value: Option<f64>,
+    /// Why, when not a plain pass or fail.
+    pub reason: Option<Reason>,
+    /// One sentence for people, without the SLO's name.
+    pub detail: String,
+    /// Events in the window, when counted.
+    pub events: Option<f64>,
+}
+
+/// A precondition's measurement.
+#[derive(Debug, Clone)]
+pub struct PreconditionOutcome {
+    /// `rate(graphql_requests_total)`.
+    pub summary: String,
+    /// The query.
+    pub query: String,
+    /// The measured value, if any.
+    pub value: Option<f64>,
+    /// The value's unit.
+    pub unit: Unit,
+    /// The bound as written.
+    pub objective: String,
+    /// True met, false not met, `None` could not be measured.
+    pub met: Option<bool>,
+    /// Why it could not be measured.
+    pub problem: Option<String>,
+}
+
+/// How sustained mode went.
+#[derive(Debug, Clone)]
+pub struct SustainedOutcome {
+    /// The range query.
+    pub query: String,
+    /// Distance between evaluations.
+    pub step: Duration,
+    /// Data covered by each evaluation.
+    pub range: Duration,
+    /// Evaluations with a value, over all groups.
+    pub points: usize,
+    /// Evaluations without traffic (NaN), which count for nothing.
+    pub empty_points: usize,
+    /// Evaluations that missed the objective.
+    pub breaches: usize,
+    /// Evaluations that met the objective but missed the warning.
+    pub warnings: usize,
+    /// The worst evaluation: Unix seconds and value.
+    pub worst: Option<(f64, f64)>,
+}
+
+/// How much error budget the window used (ratio SLOs).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Budget {
+    /// Error ratio over the budget (1 − objective): 1 burns the budget
+    /// exactly over its period.
+    pub burn_rate: f64,
+    /// The share (0..1) of the period's budget this window used.
+    pub consumed: f64,
+    /// The budget period.
+    #[serde(skip)]
+    pub period: Duration,
+}
+
+/// One SLO's judgement.
+#[derive(Debug, Clone)]
+pub struct SloOutcome {
+    /// The SLO.
+    pub slo: Slo,
+    /// The verdict (the worst group's, then preconditions and sustained).
+    pub verdict: Verdict,
+    /// The deciding value: the worst group's.
+    pub value: Option<f64>,
+    /// Why, when not a plain pass or fail.
+    pub reason: Option<Reason>,
+    /// One sentence for people, without the SLO's name (see
+    /// [`SloOutcome::message`]).
+    pub detail: String,
+    /// The whole-window value query as sent.
+    pub query: String,
+    /// Events in the window (all groups).
+    pub events: Option<f64>,
+    /// Each group, when the SLO has `by` or `per_series: all`.
+    pub groups: Vec<GroupOutcome>,
+    /// Each precondition, in spec order.
+    pub preconditions: Vec<PreconditionOutcome>,
+    /// Sustained mode, when asked for and reached.
+    pub sustained: Option<SustainedOutcome>,
+    /// Error budget use, for ratio SLOs with a value.
+    pub budget: Option<Budget>,
+    /// True when the value was computed from partial data (`--allow-partial`).
+    pub partial: bool,
+    /// Warnings and notes from the server, echoed.
+    pub notices: Vec<String>,
+}
+
+impl SloOutcome {
+    /// An inconclusive outcome with nothing judged yet.
+    pub fn new(slo: Slo, query: String) -> Self {
+        Self {
+            slo,
+            verdict: Verdict::Inconclusive,
+            value: None,
+            reason: None,
+            detail: String::new(),
+            query,
+            events: None,
+            groups: Vec::new(),
+            preconditions: Vec::new(),
+            sustained: None,
+            budget: None,
+            partial: false,
+            notices: Vec::new(),
+        }
+    }
+
+    /// The detail prefixed with the SLO's name, as messages are shown.
+    pub fn message(&self) -> String {
+        format!("{}: {}", self.slo.name, self.detail)
+    }
+
+    /// `pass`, or `pass (partial data)` when the value came from partial
+    /// data.
+    pub fn verdict_label(&self) -> String {
+        if self.partial {
+            format!("{} (partial data)", self.verdict.name())
+        } else {
+            self.verdict.name().to_string()
+        }
+    }
+}
+
+/// A whole verification: the window, every SLO, and the roll-up.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The window judged.
+    pub window: Window,
+    /// Each selected SLO, in spec order.
+    pub outcomes: Vec<SloOutcome>,
+    /// The most severe verdict.
+    pub verdict: Verdict,
+    /// The process exit code: 0 pass, 1 fail, 2 inconclusive, 3 spec error.
+    pub exit_code: u8,
+}
+
+impl Verification {
+    /// Rolls the outcomes up: fail outranks inconclusive, which outranks
+    /// warn and pass. With `strict`, a warn fails the run.
+    pub fn new(window: Window, outcomes: Vec<SloOutcome>, strict: bool) -> Self {
+        let verdict = outcomes
+            .iter()
+            .map(|outcome| outcome.verdict)
+            .max()
+            .unwrap_or(Verdict::Inconclusive);
+        let spec_error = outcomes
+            .iter()
+            .any(|outcome| outcome.reason.is_some_and(Reason::is_spec_error));
+        let exit_code = if spec_error {
+            3
+        } else {
+            match verdict {
+                Verdict::Pass => 0,
+                Verdict::Warn if strict => 1,
+                Verdict::Warn => 0,
+                Verdict::Fail => 1,
+                Verdict::Inconclusive => 2,
+            }
+        };
+        Self {
+            window,
+            outcomes,
+            verdict,
+            exit_code,
+        }
+    }
+
+    /// How many SLOs ended with each verdict.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.verdict == verdict)
+            .count()
+    }
+}

@@ -1,0 +1,441 @@
+//! A client for the Prometheus HTTP API (and engines that speak it).
+//!
+//! Queries are form-encoded POSTs, so long PromQL never meets a URL length
+//! limit. Concurrency is bounded by a semaphore; each attempt has its own
+//! timeout and the whole verification has a deadline. Connection errors,
+//! timeouts, 429 and 5xx answers are retried a bounded number of times with
+//! exponential backoff; 4xx answers (`bad_data`, `execution`) are final
+//! because repeating them cannot help.
+
+mod response;
+
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use url::Url;
+
+pub use response::{
+    Answer, Labels, QueryResult, ResultData, Sample, Series, decode_query, parse_bucket_bound,
+};
+
+use crate::time::{api_time, promql_duration};
+
+/// How the client talks to the server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The server's base URL (a path prefix such as `/prometheus` is kept).
+    pub url: Url,
+    /// A bearer token, sent as `Authorization: Bearer …`.
+    pub bearer_token: Option<String>,
+    /// Per-attempt timeout, also sent as the query's `timeout` parameter.
+    pub query_timeout: Duration,
+    /// Retries after the first attempt, for retryable failures only.
+    pub retries: u32,
+    /// The first backoff; doubled after every retry.
+    pub backoff: Duration,
+    /// Queries in flight at once.
+    pub concurrency: usize,
+    /// Time allowed for everything, from the client's creation.
+    pub deadline: Option<Duration>,
+    /// The largest response body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl ClientConfig {
+    /// Defaults for a URL: 30 s per query, 3 retries from 250 ms, 8 at once,
+    /// a 5 minute deadline, 64 MiB bodies.
+    pub fn new(url: Url) -> Self {
+        Self {
+            url,
+            bearer_token: None,
+            query_timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            concurrency: 8,
+            deadline: Some(Duration::from_secs(300)),
+            max_body_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Why a query has no result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The server answered with `status: error`.
+    #[error("{error_type}: {message} (HTTP {status})")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// `errorType`.
+        error_type: String,
+        /// `error`.
+        message: String,
+    },
+    /// The server (or a proxy) answered with something that is not the
+    /// API's JSON.
+    #[error("HTTP {status}: {detail}")]
+    Http {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong with the body.
+        detail: String,
+    },
+    /// The connection failed or broke.
+    #[error("cannot reach {url}: {detail}")]
+    Transport {
+        /// The server (without credentials).
+        url: String,
+        /// The cause.
+        detail: String,
+    },
+    /// One attempt took longer than the per-query timeout.
+    #[error("no answer within {0}")]
+    Timeout(String),
+    /// The verification's overall deadline passed.
+    #[error("the overall deadline of {0} passed")]
+    Deadline(String),
+    /// The body was larger than allowed.
+    #[error("the response is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl QueryError {
+    /// True when repeating the request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Api { status, .. } | Self::Http { status, .. } => {
+                *status == 429 || *status >= 500
+            }
+            Self::Transport { .. } | Self::Timeout(_) => true,
+            Self::Deadline(_) | Self::TooLarge(_) => false,
+        }
+    }
+}
+
+/// The client. Cheap to clone; clones share the concurrency limit and the
+/// deadline.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    permits: Arc<Semaphore>,
+    deadline: Option<Instant>,
+    basic_auth: Option<(String, String)>,
+}
+
+/// Builds the HTTP client every engine-facing request goes through.
+pub fn build_http_client() -> Result<reqwest::Client, String> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        // Another part of the process may have installed one already; either
+        // is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("summit-slo/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|error| format!("cannot set up HTTP: {error}"))
+}
+
+impl Client {
+    /// A client for the configured server; the deadline starts now.
+    pub fn new(config: ClientConfig) -> Result<Self, String> {
+        let mut config = config;
+        let basic_auth = (!config.url.username().is_empty()).then(|| {
+            (
+                config.url.username().to_string(),
+                config.url.password().unwrap_or_default().to_string(),
+            )
+        });
+        // Credentials move into headers so the URL can be shown anywhere.
+        let _ = config.url.set_username("");
+        let _ = config.url.set_password(None);
+        Ok(Self {
+            http: build_http_client()?,
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            deadline: config.deadline.map(|deadline| Instant::now() + deadline),
+            config: Arc::new(config),
+            basic_auth,
+        })
+    }
+
+    /// The server's URL without credentials.
+    pub fn url(&self) -> &Url {
+        &self.config.url
+    }
+
+    /// Evaluates `query` at `time`.
+    pub async fn query(
+        &self,
+        query: &str,
+        time: jiff::Timestamp,
+    ) -> Result<QueryResult, QueryError> {
+        let form = [
+            ("query", query.to_string()),
+            ("time", api_time(time)),
+            ("timeout", promql_duration(self.config.query_timeout)),
+            // Thanos and compatible queriers fail instead of answering from
+            // part of the data; Prometheus ignores the parameter.
+            ("partial_response", "false".to_string()),
+        ];
+        self.run_query("query", query, &form).await
+    }
+
+    /// Evaluates `query` at every `step` from `start` to `end`.
+    pub async fn query_range(
+        &self,
+        query: &str,
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+        step: Duration,
+    ) -> Result<QueryResult, QueryError> {
+        let form = [
+            ("query", query.to_string()),
+            ("start", api_time(start)),
+            ("end", api_time(end)),
+            ("step", promql_duration(step)),
+            ("timeout", promql_duration(self.config.query_timeout)),
+            ("partial_response", "false".to_string()),
+        ];
+        self.run_query("query_range", query, &form).await
+    }
+
+    /// The values a label takes on the series matching `selector` within a
+    /// time range (`/api/v1/label/NAME/values`).
+    pub async fn label_values(
+        &self,
+        label: &str,
+        selector: &str,
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    ) -> Result<Vec<String>, QueryError> {
+        let query = [
+            ("match[]", selector.to_string()),
+            ("start", api_time(start)),
+            ("end", api_time(end)),
+        ];
+        let body = self
+            .send(&format!("label/{label}/values"), &query, false)
+            .await?;
+        let (data, _, _) =
+            response::decode_envelope(&body.1).map_err(|answer| answer_error(body.0, answer))?;
+        serde_json::from_value(data).map_err(|error| QueryError::Http {
+            status: body.0,
+            detail: format!("label values are not a list of strings ({error})"),
+        })
+    }
+
+    /// The longest scrape interval among active targets, if the server
+    /// reports targets (`/api/v1/targets`).
+    pub async fn scrape_interval(&self) -> Result<Option<Duration>, QueryError> {
+        let body = self
+            .send("targets", &[("state", "active".to_string())], false)
+            .await?;
+        let (data, _, _) =
+            response::decode_envelope(&body.1).map_err(|answer| answer_error(body.0, answer))?;
+        let longest = data
+            .get("activeTargets")
+            .and_then(|targets| targets.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|target| target.get("scrapeInterval")?.as_str())
+            .filter_map(|text| crate::time::parse_duration(text).ok())
+            .max();
+        Ok(longest)
+    }
+
+    async fn run_query(
+        &self,
+        endpoint: &str,
+        query: &str,
+        form: &[(&str, String)],
+    ) -> Result<QueryResult, QueryError> {
+        let started = std::time::Instant::now();
+        let (status, body) = self.send(endpoint, form, true).await?;
+        let result = decode_query(&body).map_err(|answer| answer_error(status, answer))?;
+        let series = match &result.data {
+            ResultData::Vector(samples) => samples.len(),
+            ResultData::Matrix(series) => series.len(),
+            ResultData::Scalar(_) | ResultData::String(_) => 1,
+        };
+        tracing::debug!(
+            query = %shorten(query, 200),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            series,
+            "query"
+        );
+        Ok(result)
+    }
+
+    /// Sends a request with retries; returns the status and body of the
+    /// first answer that is final (success or not retryable).
+    async fn send(
+        &self,
+        endpoint: &str,
+        parameters: &[(&str, String)],
+        post: bool,
+    ) -> Result<(u16, Vec<u8>), QueryError> {
+        let mut backoff = self.config.backoff;
+        let mut attempt = 0;
+        loop {
+            let outcome = self.attempt(endpoint, parameters, post).await;
+            let error = match outcome {
+                Ok((status, body)) if status < 400 => return Ok((status, body)),
+                Ok((status, body)) => match response::decode_envelope(&body) {
+                    Err(answer) => answer_error(status, answer),
+                    Ok(_) => QueryError::Http {
+                        status,
+                        detail: "error status with a success body".into(),
+                    },
+                },
+                Err(error) => error,
+            };
+            if !error.is_retryable() || attempt >= self.config.retries {
+                return Err(error);
+            }
+            let pause = backoff.min(self.remaining().unwrap_or(backoff));
+            tracing::warn!(endpoint, attempt = attempt + 1, error = %error, "retrying after a failed request");
+            tokio::time::sleep(pause).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        endpoint: &str,
+        parameters: &[(&str, String)],
+        post: bool,
+    ) -> Result<(u16, Vec<u8>), QueryError> {
+        let timeout = match self.remaining() {
+            Some(remaining) if remaining.is_zero() => return Err(self.deadline_error()),
+            Some(remaining) => self.config.query_timeout.min(remaining),
+            None => self.config.query_timeout,
+        };
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+
+        let url = self.endpoint_url(endpoint);
+        let request = if post {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(parameters.iter().map(|(key, value)| (*key, value.as_str())))
+                .finish();
+            self.http
+                .post(url.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        } else {
+            let mut url = url.clone();
+            url.query_pairs_mut()
+                .extend_pairs(parameters.iter().map(|(key, value)| (*key, value.as_str())));
+            self.http.get(url)
+        };
+        let request = self.authorise(request);
+
+        let exchange = async {
+            let mut response = request
+                .send()
+                .await
+                .map_err(|error| self.transport(error))?;
+            let status = response.status().as_u16();
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|error| self.transport(error))?
+            {
+                if body.len() + chunk.len() > self.config.max_body_bytes {
+                    return Err(QueryError::TooLarge(self.config.max_body_bytes));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, body))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) if timeout < self.config.query_timeout => Err(self.deadline_error()),
+            Err(_) => Err(QueryError::Timeout(crate::time::format_duration(timeout))),
+        }
+    }
+
+    fn authorise(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = match &self.basic_auth {
+            Some((user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        };
+        match &self.config.bearer_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    fn endpoint_url(&self, endpoint: &str) -> Url {
+        let mut url = self.config.url.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}/api/v1/{endpoint}"));
+        url.set_query(None);
+        url
+    }
+
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    fn deadline_error(&self) -> QueryError {
+        QueryError::Deadline(
+            self.config
+                .deadline
+                .map(crate::time::format_duration)
+                .unwrap_or_default(),
+        )
+    }
+
+    fn transport(&self, error: reqwest::Error) -> QueryError {
+        // reqwest's message may include the URL; ours has no credentials,
+        // but the chain is flattened without it to stay short.
+        let error = error.without_url();
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            detail = format!("{detail}: {cause}");
+            source = cause.source();
+        }
+        QueryError::Transport {
+            url: self.config.url.to_string(),
+            detail,
+        }
+    }
+}
+
+fn answer_error(status: u16, answer: Answer) -> QueryError {
+    match answer {
+        Answer::Error {
+            error_type,
+            message,
+        } => QueryError::Api {
+            status,
+            error_type,
+            message,
+        },
+        Answer::Malformed(detail) => QueryError::Http { status, detail },
+    }
+}
+
+/// Shortens a query for messages and logs, keeping both ends.
+pub fn shorten(query: &str, limit: usize) -> String {
+    let characters: Vec<char> = query.chars().collect();
+    if characters.len() <= limit {
+        return query.to_string();
+    }
+    let half = limit / 2;
+    let head: String = characters[..half].iter().collect();
+    let tail: String = characters[characters.len() - half..].iter().collect();
+    format!("{head}…{tail}")
+}

@@ -1,0 +1,255 @@
+//! The JSON report: strict JSON for CI and dashboards.
+//!
+//! Non-finite numbers are never written as numbers (JSON has no NaN): the
+//! number is `null` and `value_text` says `NaN`, `+Inf` or `-Inf`, so a
+//! consumer can tell "no value" from "the value was NaN". The layout is
+//! versioned by `schema_version`; fields are only ever added.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::eval::{GroupOutcome, PreconditionOutcome, SloOutcome, Verdict, Verification};
+use crate::prometheus::Labels;
+use crate::spec::Unit;
+use crate::time::{format_duration, format_instant};
+
+/// Bumped when a field changes meaning or disappears (never within 1.x).
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema_version: u32,
+    tool: Tool,
+    verdict: Verdict,
+    passed: bool,
+    exit_code: u8,
+    window: WindowJson,
+    summary: Summary,
+    slos: Vec<SloJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct WindowJson {
+    start: String,
+    end: String,
+    duration: String,
+    seconds: f64,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    total: usize,
+    pass: usize,
+    warn: usize,
+    fail: usize,
+    inconclusive: usize,
+}
+
+#[derive(Serialize)]
+struct SloJson<'a> {
+    service: &'a str,
+    name: &'a str,
+    description: Option<&'a str>,
+    labels: &'a BTreeMap<String, String>,
+    indicator: &'static str,
+    verdict: Verdict,
+    passed: bool,
+    partial: bool,
+    value: Option<f64>,
+    value_text: Option<String>,
+    unit: &'static str,
+    objective: &'a str,
+    objective_value: f64,
+    warning: Option<&'a str>,
+    reason: Option<&'static str>,
+    message: String,
+    query: &'a str,
+    events: Option<f64>,
+    min_events: Option<f64>,
+    preconditions: Vec<PreconditionJson<'a>>,
+    groups: Vec<GroupJson<'a>>,
+    sustained: Option<SustainedJson<'a>>,
+    error_budget: Option<BudgetJson>,
+    notices: &'a [String],
+}
+
+#[derive(Serialize)]
+struct PreconditionJson<'a> {
+    indicator: &'a str,
+    query: &'a str,
+    value: Option<f64>,
+    value_text: Option<String>,
+    unit: &'static str,
+    objective: &'a str,
+    met: Option<bool>,
+    problem: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct GroupJson<'a> {
+    labels: &'a Labels,
+    verdict: Verdict,
+    value: Option<f64>,
+    value_text: Option<String>,
+    reason: Option<&'static str>,
+    message: &'a str,
+    events: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct SustainedJson<'a> {
+    query: &'a str,
+    step: String,
+    range: String,
+    points: usize,
+    empty_points: usize,
+    breaches: usize,
+    warnings: usize,
+    worst: Option<WorstJson>,
+}
+
+#[derive(Serialize)]
+struct WorstJson {
+    time: String,
+    value: Option<f64>,
+    value_text: String,
+}
+
+#[derive(Serialize)]
+struct BudgetJson {
+    burn_rate: Option<f64>,
+    consumed: Option<f64>,
+    period: String,
+}
+
+/// Renders the verification as pretty-printed JSON with a final newline.
+pub fn render(verification: &Verification) -> String {
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        verdict: verification.verdict,
+        passed: verification.exit_code == 0,
+        exit_code: verification.exit_code,
+        window: WindowJson {
+            start: format_instant(verification.window.start),
+            end: format_instant(verification.window.end),
+            duration: format_duration(verification.window.duration()),
+            seconds: verification.window.duration().as_secs_f64(),
+        },
+        summary: Summary {
+            total: verification.outcomes.len(),
+            pass: verification.count(Verdict::Pass),
+            warn: verification.count(Verdict::Warn),
+            fail: verification.count(Verdict::Fail),
+            inconclusive: verification.count(Verdict::Inconclusive),
+        },
+        slos: verification.outcomes.iter().map(slo_json).collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("reports serialise");
+    text.push('\n');
+    text
+}
+
+fn slo_json(outcome: &SloOutcome) -> SloJson<'_> {
+    let slo = &outcome.slo;
+    let unit = slo.indicator.unit();
+    SloJson {
+        service: &slo.service,
+        name: &slo.name,
+        description: slo.description.as_deref(),
+        labels: &slo.labels,
+        indicator: slo.indicator.kind(),
+        verdict: outcome.verdict,
+        passed: passed(outcome.verdict),
+        partial: outcome.partial,
+        value: finite(outcome.value),
+        value_text: outcome.value.map(|value| unit.format(value)),
+        unit: unit.name(),
+        objective: &slo.objective.text,
+        objective_value: slo.objective.limit,
+        warning: slo.warning.as_ref().map(|warning| warning.text.as_str()),
+        reason: outcome.reason.map(|reason| reason.name()),
+        message: outcome.message(),
+        query: &outcome.query,
+        events: finite(outcome.events),
+        min_events: slo.min_events,
+        preconditions: outcome
+            .preconditions
+            .iter()
+            .map(precondition_json)
+            .collect(),
+        groups: outcome
+            .groups
+            .iter()
+            .map(|group| group_json(group, unit))
+            .collect(),
+        sustained: outcome.sustained.as_ref().map(|sustained| SustainedJson {
+            query: &sustained.query,
+            step: format_duration(sustained.step),
+            range: format_duration(sustained.range),
+            points: sustained.points,
+            empty_points: sustained.empty_points,
+            breaches: sustained.breaches,
+            warnings: sustained.warnings,
+            worst: sustained.worst.map(|(time, value)| WorstJson {
+                time: jiff::Timestamp::from_millisecond((time * 1000.0).round() as i64)
+                    .map(format_instant)
+                    .unwrap_or_default(),
+                value: finite(Some(value)),
+                value_text: unit.format(value),
+            }),
+        }),
+        error_budget: outcome.budget.map(|budget| BudgetJson {
+            burn_rate: finite(Some(budget.burn_rate)),
+            consumed: finite(Some(budget.consumed)),
+            period: format_duration(budget.period),
+        }),
+        notices: &outcome.notices,
+    }
+}
+
+fn precondition_json(precondition: &PreconditionOutcome) -> PreconditionJson<'_> {
+    PreconditionJson {
+        indicator: &precondition.summary,
+        query: &precondition.query,
+        value: finite(precondition.value),
+        value_text: precondition
+            .value
+            .map(|value| precondition.unit.format(value)),
+        unit: precondition.unit.name(),
+        objective: &precondition.objective,
+        met: precondition.met,
+        problem: precondition.problem.as_deref(),
+    }
+}
+
+fn group_json(group: &GroupOutcome, unit: Unit) -> GroupJson<'_> {
+    GroupJson {
+        labels: &group.labels,
+        verdict: group.verdict,
+        value: finite(group.value),
+        value_text: group.value.map(|value| unit.format(value)),
+        reason: group.reason.map(|reason| reason.name()),
+        message: &group.detail,
+        events: finite(group.events),
+    }
+}
+
+/// True for the verdicts that let a release through (warn included).
+fn passed(verdict: Verdict) -> bool {
+    matches!(verdict, Verdict::Pass | Verdict::Warn)
+}
+
+fn finite(value: Option<f64>) -> Option<f64> {
+    value.filter(|value| value.is_finite())
+}

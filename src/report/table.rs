@@ -1,0 +1,80 @@
+//! The terminal report: one row per SLO (and per group), then a verdict
+//! line. Words carry every meaning; nothing relies on colour.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use crate::eval::{SloOutcome, Verdict, Verification, format_labels};
+
+/// Renders the verification as a table followed by a summary line.
+/// `width` wraps the table to a terminal's width; `None` never wraps.
+pub fn render(verification: &Verification, width: Option<u16>) -> String {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    match width {
+        Some(width) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(width);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    table.set_header(["SLO", "VERDICT", "VALUE", "OBJECTIVE", "DETAIL"]);
+
+    for outcome in &verification.outcomes {
+        table.add_row([
+            outcome.slo.id(),
+            outcome.verdict_label(),
+            value_text(outcome),
+            outcome.slo.objective.text.clone(),
+            outcome.detail.clone(),
+        ]);
+        let unit = outcome.slo.indicator.unit();
+        for group in &outcome.groups {
+            table.add_row([
+                format!("  {}", format_labels(&group.labels)),
+                group.verdict.name().to_string(),
+                group
+                    .value
+                    .map(|value| unit.format(value))
+                    .unwrap_or_default(),
+                String::new(),
+                group.detail.clone(),
+            ]);
+        }
+    }
+
+    format!("{table}\n{}\n", summary(verification))
+}
+
+fn value_text(outcome: &SloOutcome) -> String {
+    let unit = outcome.slo.indicator.unit();
+    outcome
+        .value
+        .map(|value| unit.format(value))
+        .unwrap_or_else(|| "—".to_string())
+}
+
+/// `verdict: FAIL (1 fail, 5 pass) over 2026-12-04T10:00:00Z..10:10:00Z; exit 1`
+pub fn summary(verification: &Verification) -> String {
+    let counts: Vec<String> = [
+        Verdict::Fail,
+        Verdict::Inconclusive,
+        Verdict::Warn,
+        Verdict::Pass,
+    ]
+    .into_iter()
+    .filter_map(|verdict| {
+        let count = verification.count(verdict);
+        (count > 0).then(|| format!("{count} {}", verdict.name()))
+    })
+    .collect();
+    format!(
+        "verdict: {} ({}) over {}; exit {}",
+        verification.verdict.name().to_uppercase(),
+        counts.join(", "),
+        verification.window.describe(),
+        verification.exit_code
+    )
+}

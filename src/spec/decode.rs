@@ -1,0 +1,654 @@
+//! Turning a file's YAML tree into [`ServiceSpec`]s: every field checked,
+//! every threshold converted into its indicator's unit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use saphyr::{LoadableYamlNode, MarkedYaml};
+
+use super::diagnostic::{SourceFile, SpecDiagnostic};
+use super::indicator::decode_indicator;
+use super::quantity::{Comparator, Threshold, Unit};
+use super::selector::is_label_name;
+use super::yaml::{Context, Fields};
+use super::{
+    Indicator, LatencyTarget, NoData, Objective, Precondition, RatioKind, ServiceSpec, Slo,
+    Sustained,
+};
+use crate::time::parse_duration;
+
+const FILE_FIELDS: &[&str] = &["service", "labels", "slos"];
+const SLO_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "labels",
+    "indicator",
+    "objective",
+    "warning",
+    "requires",
+    "by",
+    "sustained",
+    "min_events",
+    "no_data",
+    "per_series",
+    "budget_period",
+];
+const PRECONDITION_FIELDS: &[&str] = &["indicator", "objective"];
+const SUSTAINED_FIELDS: &[&str] = &["step", "range"];
+const OBJECTIVE_HELP: &str = "write a comparator and a quantity, such as '< 200ms', '>= 99.9%', \
+                              '>= 1000/s' or '== 0'";
+
+/// Decodes every YAML document in a file; each is one service.
+pub(super) fn decode_file(
+    source: &SourceFile,
+    diagnostics: &mut Vec<SpecDiagnostic>,
+) -> Vec<ServiceSpec> {
+    let mut context = Context {
+        source,
+        diagnostics,
+    };
+    let documents = match MarkedYaml::load_from_str(&source.text) {
+        Ok(documents) => documents,
+        Err(error) => {
+            let marker = *error.marker();
+            let span = saphyr_parser::Span::new(marker, marker);
+            context.report(
+                span,
+                "spec::yaml",
+                format!("{} is not valid YAML: {}", source.name, error.info()),
+                "here",
+                None,
+            );
+            return Vec::new();
+        }
+    };
+    if documents.is_empty() {
+        context.diagnostics.push(
+            SpecDiagnostic::general("spec::empty-file", format!("{} is empty", source.name))
+                .with_help("an SLO file has 'service' and a list of 'slos'"),
+        );
+        return Vec::new();
+    }
+    documents
+        .iter()
+        .filter_map(|document| decode_service(&mut context, document))
+        .collect()
+}
+
+fn decode_service(context: &mut Context<'_>, node: &MarkedYaml<'_>) -> Option<ServiceSpec> {
+    let fields = context.fields(node, "the SLO file", FILE_FIELDS)?;
+    let service = context
+        .required(
+            &fields,
+            "service",
+            "an SLO file",
+            "name the service: 'service: summit-api'",
+        )
+        .and_then(|node| identifier(context, node, "the service name"));
+    let labels = fields
+        .get("labels")
+        .map(|node| decode_labels(context, node))
+        .unwrap_or_default();
+    let slo_nodes = context
+        .required(
+            &fields,
+            "slos",
+            "an SLO file",
+            "list the SLOs under 'slos:'",
+        )
+        .and_then(|node| context.sequence(node, "'slos'"));
+
+    let (service, slo_nodes) = (service?, slo_nodes?);
+    if slo_nodes.is_empty() {
+        let node = fields.get("slos").expect("slos was read above");
+        context.report(
+            node.span,
+            "spec::no-slos",
+            format!("service '{service}' lists no SLOs"),
+            "empty list",
+            Some("refusing an empty gate: an SLO file must define at least one SLO".into()),
+        );
+        return None;
+    }
+
+    let slos = slo_nodes
+        .iter()
+        .filter_map(|node| decode_slo(context, node, &service, &labels))
+        .collect();
+    Some(ServiceSpec {
+        service,
+        labels,
+        slos,
+    })
+}
+
+fn decode_slo(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    service: &str,
+    file_labels: &BTreeMap<String, String>,
+) -> Option<Slo> {
+    let fields = context.fields(node, "an SLO", SLO_FIELDS)?;
+    let name = context
+        .required(
+            &fields,
+            "name",
+            "an SLO",
+            "give it a name unique within the service",
+        )
+        .and_then(|node| identifier(context, node, "an SLO name"));
+    let what = match &name {
+        Some(name) => format!("SLO '{name}'"),
+        None => "an SLO".to_string(),
+    };
+
+    let indicator = context
+        .required(
+            &fields,
+            "indicator",
+            &what,
+            "add an indicator such as 'latency:' or 'ratio:'",
+        )
+        .and_then(|node| decode_indicator(context, node, &what, service));
+    let objective = indicator.as_ref().and_then(|indicator| {
+        let node = context.required(&fields, "objective", &what, OBJECTIVE_HELP)?;
+        decode_objective(context, node, indicator, &what)
+    });
+    let warning = match (fields.get("warning"), &indicator, &objective) {
+        (Some(node), Some(indicator), Some(objective)) => {
+            decode_warning(context, node, indicator, objective, &what)
+        }
+        _ => None,
+    };
+
+    let requires = decode_requires(context, &fields, &what, service);
+    let by = decode_by(context, &fields, indicator.as_ref(), &what);
+    let sustained = fields
+        .get("sustained")
+        .and_then(|node| decode_sustained(context, node, &what));
+    let min_events = decode_min_events(context, &fields, &what);
+    let no_data = decode_no_data(context, &fields, &what);
+    let per_series = decode_per_series(context, &fields, indicator.as_ref(), &what);
+    let budget_period = fields
+        .get("budget_period")
+        .and_then(|node| duration_field(context, node, "budget_period"))
+        .unwrap_or(Duration::from_secs(30 * 86_400));
+    let description = fields
+        .get("description")
+        .and_then(|node| context.text(node, "description"));
+    let mut labels = file_labels.clone();
+    if let Some(node) = fields.get("labels") {
+        labels.extend(decode_labels(context, node));
+    }
+
+    if let (Some(indicator), Some(objective)) = (&indicator, &objective) {
+        let node = fields.get("objective").expect("objective was read above");
+        check_error_budget(context, node, indicator, objective, &what);
+    }
+
+    Some(Slo {
+        service: service.to_string(),
+        name: name?,
+        description,
+        labels,
+        indicator: indicator?,
+        objective: objective?,
+        warning,
+        requires: requires?,
+        by: by?,
+        sustained,
+        min_events: min_events?,
+        no_data: no_data?,
+        per_series: per_series?,
+        budget_period,
+        location: context.location(node.span),
+    })
+}
+
+/// Reads an objective and converts its limit into the indicator's unit.
+pub(super) fn decode_objective(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    indicator: &Indicator,
+    what: &str,
+) -> Option<Objective> {
+    let text = context.text(node, "an objective")?;
+    let threshold = match Threshold::parse(&text) {
+        Ok(threshold) => threshold,
+        Err(error) => {
+            context.report(
+                node.span,
+                "spec::invalid-objective",
+                format!("{what}: invalid objective: {}", error.problem),
+                "cannot read this objective",
+                Some(error.help),
+            );
+            return None;
+        }
+    };
+    let unit = indicator.unit();
+    match unit.convert(threshold.quantity) {
+        Ok(limit) => Some(Objective {
+            comparator: threshold.comparator,
+            limit,
+            text: threshold.text,
+        }),
+        Err(error) => {
+            context.report(
+                node.span,
+                "spec::unit-mismatch",
+                format!(
+                    "{what}: objective '{text}' does not fit a {} indicator: {}",
+                    indicator.kind(),
+                    error.problem
+                ),
+                format!("the indicator's value is in {}", unit_phrase(unit)),
+                Some(error.help),
+            );
+            None
+        }
+    }
+}
+
+fn unit_phrase(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Seconds => "seconds",
+        Unit::Milliseconds => "milliseconds",
+        Unit::PerSecond => "events per second",
+        Unit::Ratio => "a ratio (write a percent)",
+        Unit::Count => "a count of events",
+        Unit::Number => "a plain number",
+    }
+}
+
+fn decode_warning(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    indicator: &Indicator,
+    objective: &Objective,
+    what: &str,
+) -> Option<Objective> {
+    let warning = decode_objective(context, node, indicator, what)?;
+    let same_direction = objective.comparator.is_upper_bound()
+        == warning.comparator.is_upper_bound()
+        && objective.comparator != Comparator::Equal
+        && warning.comparator != Comparator::Equal;
+    let stricter = if warning.comparator.is_upper_bound() {
+        warning.limit <= objective.limit
+    } else {
+        warning.limit >= objective.limit
+    };
+    if !same_direction || !stricter {
+        context.report(
+            node.span,
+            "spec::warning-not-stricter",
+            format!(
+                "{what}: warning '{}' must be a stricter bound than objective '{}'",
+                warning.text, objective.text
+            ),
+            "a value can miss the objective but meet this",
+            Some(format!(
+                "the warning flags values that meet the objective but come close, e.g. objective \
+                 '< 200ms' with warning '< 180ms'; this objective is '{}'",
+                objective.text
+            )),
+        );
+        return None;
+    }
+    Some(warning)
+}
+
+/// A zero error budget makes burn rates infinite and can never be met by a
+/// ratio measured with extrapolation, so it is refused with the alternative.
+fn check_error_budget(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    indicator: &Indicator,
+    objective: &Objective,
+    what: &str,
+) {
+    let ratio_kind = match indicator {
+        Indicator::Ratio(ratio) => Some(ratio.kind),
+        Indicator::Latency(latency) if matches!(latency.target, LatencyTarget::Under { .. }) => {
+            Some(RatioKind::Good)
+        }
+        _ => None,
+    };
+    let Some(kind) = ratio_kind else { return };
+    let zero_budget = match (kind, objective.comparator) {
+        (RatioKind::Good, Comparator::GreaterOrEqual | Comparator::Equal) => objective.limit >= 1.0,
+        (RatioKind::Good, Comparator::Greater) => objective.limit >= 1.0,
+        (RatioKind::Errors, Comparator::Less) => objective.limit <= 0.0,
+        (RatioKind::Errors, Comparator::LessOrEqual | Comparator::Equal) => objective.limit <= 0.0,
+        _ => false,
+    };
+    if zero_budget {
+        context.report(
+            node.span,
+            "spec::zero-error-budget",
+            format!(
+                "{what}: objective must be below 100% (zero error budget makes burn rate undefined)"
+            ),
+            "this leaves no error budget",
+            Some(
+                "use an 'increase' indicator on the error counter with objective '== 0' for a \
+                 zero-tolerance gate"
+                    .into(),
+            ),
+        );
+    }
+}
+
+fn decode_requires(
+    context: &mut Context<'_>,
+    fields: &Fields<'_, '_>,
+    what: &str,
+    service: &str,
+) -> Option<Vec<Precondition>> {
+    let Some(node) = fields.get("requires") else {
+        return Some(Vec::new());
+    };
+    let items = context.sequence(node, "'requires'")?;
+    let mut preconditions = Vec::new();
+    let mut complete = true;
+    for item in items {
+        let precondition_what = format!("a precondition of {what}");
+        let decoded = context
+            .fields(item, &precondition_what, PRECONDITION_FIELDS)
+            .and_then(|fields| {
+                let indicator = context
+                    .required(
+                        &fields,
+                        "indicator",
+                        &precondition_what,
+                        "say what load is required",
+                    )
+                    .and_then(|node| {
+                        decode_indicator(context, node, &precondition_what, service)
+                    })?;
+                let objective = context
+                    .required(&fields, "objective", &precondition_what, OBJECTIVE_HELP)
+                    .and_then(|node| {
+                        decode_objective(context, node, &indicator, &precondition_what)
+                    })?;
+                Some(Precondition {
+                    indicator,
+                    objective,
+                })
+            });
+        match decoded {
+            Some(precondition) => preconditions.push(precondition),
+            None => complete = false,
+        }
+    }
+    complete.then_some(preconditions)
+}
+
+fn decode_by(
+    context: &mut Context<'_>,
+    fields: &Fields<'_, '_>,
+    indicator: Option<&Indicator>,
+    what: &str,
+) -> Option<Vec<String>> {
+    let Some(node) = fields.get("by") else {
+        return Some(Vec::new());
+    };
+    if let Some(Indicator::Promql(_)) = indicator {
+        context.report(
+            node.span,
+            "spec::by-with-promql",
+            format!("{what}: 'by' cannot regroup a hand-written query"),
+            "not for promql indicators",
+            Some("group inside the query (sum by (label) (…)) and set 'per_series: all'".into()),
+        );
+        return None;
+    }
+    let items = context.sequence(node, "'by'")?;
+    let mut labels: Vec<String> = Vec::new();
+    let mut complete = true;
+    for item in items {
+        let Some(label) = context.text(item, "a label name in 'by'") else {
+            complete = false;
+            continue;
+        };
+        let problem = if !is_label_name(&label) {
+            Some("is not a valid label name")
+        } else if label == "le" {
+            Some("is the histogram bucket label and cannot be a group")
+        } else if labels.contains(&label) {
+            Some("is listed twice")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                context.report(
+                    item.span,
+                    "spec::invalid-by",
+                    format!("{what}: '{label}' {problem}"),
+                    "this label",
+                    None,
+                );
+                complete = false;
+            }
+            None => labels.push(label),
+        }
+    }
+    complete.then_some(labels)
+}
+
+fn decode_sustained(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    what: &str,
+) -> Option<Sustained> {
+    let fields = context.fields(node, &format!("'sustained' of {what}"), SUSTAINED_FIELDS)?;
+    let step = fields
+        .get("step")
+        .map(|node| duration_field(context, node, "step").ok_or(()))
+        .transpose()
+        .ok()?;
+    let range = fields
+        .get("range")
+        .map(|node| duration_field(context, node, "range").ok_or(()))
+        .transpose()
+        .ok()?;
+    for (name, value) in [("step", step), ("range", range)] {
+        if value.is_some_and(|value| value < Duration::from_secs(1)) {
+            let node = fields.get(name).expect("present when it has a value");
+            context.report(
+                node.span,
+                "spec::invalid-sustained",
+                format!("{what}: sustained {name} must be at least 1s"),
+                "too short",
+                None,
+            );
+            return None;
+        }
+    }
+    Some(Sustained { step, range })
+}
+
+fn decode_min_events(
+    context: &mut Context<'_>,
+    fields: &Fields<'_, '_>,
+    what: &str,
+) -> Option<Option<f64>> {
+    let Some(node) = fields.get("min_events") else {
+        return Some(None);
+    };
+    let value = context.number(node, "min_events")?;
+    if value < 1.0 {
+        context.report(
+            node.span,
+            "spec::invalid-min-events",
+            format!("{what}: min_events must be at least 1"),
+            "too small",
+            Some("zero events already make a verdict inconclusive; omit min_events".into()),
+        );
+        return None;
+    }
+    Some(Some(value))
+}
+
+fn decode_no_data(
+    context: &mut Context<'_>,
+    fields: &Fields<'_, '_>,
+    what: &str,
+) -> Option<NoData> {
+    let Some(node) = fields.get("no_data") else {
+        return Some(NoData::Inconclusive);
+    };
+    let text = context.text(node, "no_data")?;
+    match text.as_str() {
+        "inconclusive" => Some(NoData::Inconclusive),
+        "fail" => Some(NoData::Fail),
+        "pass" => Some(NoData::Pass),
+        _ => {
+            context.report(
+                node.span,
+                "spec::invalid-no-data",
+                format!("{what}: no_data must be inconclusive, fail or pass"),
+                "unknown choice",
+                None,
+            );
+            None
+        }
+    }
+}
+
+fn decode_per_series(
+    context: &mut Context<'_>,
+    fields: &Fields<'_, '_>,
+    indicator: Option<&Indicator>,
+    what: &str,
+) -> Option<bool> {
+    let Some(node) = fields.get("per_series") else {
+        return Some(false);
+    };
+    let text = context.text(node, "per_series")?;
+    let all = match text.as_str() {
+        "all" => true,
+        "none" => false,
+        _ => {
+            context.report(
+                node.span,
+                "spec::invalid-per-series",
+                format!("{what}: per_series must be 'all' or 'none'"),
+                "unknown choice",
+                Some("'all' judges every series the query returns; each must pass".into()),
+            );
+            return None;
+        }
+    };
+    if all && !matches!(indicator, Some(Indicator::Promql(_)) | None) {
+        context.report(
+            node.span,
+            "spec::per-series-compiled",
+            format!("{what}: per_series applies to promql indicators only"),
+            "compiled indicators always aggregate",
+            Some("use 'by: [label]' to judge each group of a compiled indicator".into()),
+        );
+        return None;
+    }
+    Some(all)
+}
+
+/// Reads a duration field, reporting a malformed one.
+pub(super) fn duration_field(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    name: &str,
+) -> Option<Duration> {
+    let text = context.text(node, name)?;
+    match parse_duration(&text) {
+        Ok(duration) => Some(duration),
+        Err(error) => {
+            context.report(
+                node.span,
+                "spec::invalid-duration",
+                format!("{name}: {error}"),
+                "not a duration",
+                Some("write a duration such as 30s, 10m or 1h30m".into()),
+            );
+            None
+        }
+    }
+}
+
+fn decode_labels(context: &mut Context<'_>, node: &MarkedYaml<'_>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let saphyr::YamlData::Mapping(mapping) = &node.data else {
+        context.report(
+            node.span,
+            "spec::expected-mapping",
+            "labels must be a mapping of names to values",
+            "not a mapping",
+            Some("labels: {team: platform}".into()),
+        );
+        return labels;
+    };
+    for (key, value) in mapping {
+        let (Some(name), Some(value)) = (
+            context.text(key, "a label name"),
+            context.text(value, "a label value"),
+        ) else {
+            continue;
+        };
+        if is_label_name(&name) {
+            labels.insert(name, value);
+        } else {
+            context.report(
+                key.span,
+                "spec::invalid-label",
+                format!("'{name}' is not a valid label name"),
+                "label names are letters, digits and _",
+                None,
+            );
+        }
+    }
+    labels
+}
+
+fn identifier(context: &mut Context<'_>, node: &MarkedYaml<'_>, what: &str) -> Option<String> {
+    let text = context.text(node, what)?;
+    let valid = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if !valid {
+        context.report(
+            node.span,
+            "spec::invalid-name",
+            format!("{what} '{text}' must be letters, digits, '-', '_', '.' or ':'"),
+            "invalid name",
+            Some("names appear in --select SERVICE/NAME, file names and tags".into()),
+        );
+        return None;
+    }
+    Some(text)
+}
+
+/// Names are unique within a service, across all files.
+pub(super) fn check_unique_names(services: &[ServiceSpec], diagnostics: &mut Vec<SpecDiagnostic>) {
+    let mut seen: HashMap<(String, String), String> = HashMap::new();
+    for slo in services.iter().flat_map(|service| &service.slos) {
+        let key = (slo.service.clone(), slo.name.clone());
+        let here = slo.location.position();
+        if let Some(first) = seen.get(&key) {
+            diagnostics.push(
+                SpecDiagnostic::at(
+                    slo.location.clone(),
+                    "spec::duplicate-name",
+                    format!("service '{}' defines SLO '{}' twice", slo.service, slo.name),
+                    format!("'{}' again", slo.name),
+                )
+                .with_help(format!(
+                    "first defined at {first}; names must be unique within a service"
+                )),
+            );
+        } else {
+            seen.insert(key, here);
+        }
+    }
+}
