@@ -113,13 +113,8 @@ pub fn format_duration(duration: Duration) -> String {
 
     let mut seconds = duration.as_secs();
     let mut text = String::new();
-    for (unit, size) in [
-        ("w", 604_800),
-        ("d", 86_400),
-        ("h", 3600),
-        ("m", 60),
-        ("s", 1),
-    ] {
+    // Days, not weeks: "7d" reads at a glance, "1w" makes people count.
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
         if seconds >= size {
             text.push_str(&format!("{}{unit}", seconds / size));
             seconds %= size;
@@ -250,7 +245,7 @@ mod tests {
             (5400.0, "1h30m"),
             (0.25, "250ms"),
             (1.5, "1.5s"),
-            (604_800.0, "1w"),
+            (604_800.0, "7d"),
             (55.0, "55s"),
         ];
         for (seconds, text) in cases {

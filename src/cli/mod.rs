@@ -99,7 +99,8 @@ pub fn render_spec_errors(errors: &SpecErrors, colour: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(terminal_width().unwrap_or(100));
     let mut text = String::new();
     for diagnostic in &errors.diagnostics {
         let _ = handler.render_report(&mut text, diagnostic);
@@ -111,6 +112,11 @@ pub fn render_spec_errors(errors: &SpecErrors, colour: bool) -> String {
         "error: {count} {plural} in the SLO files; nothing was verified\n"
     ));
     text
+}
+
+/// The terminal's width from COLUMNS, when set.
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS").ok()?.parse().ok()
 }
 
 /// Prints an error that stops the command and returns the exit code.

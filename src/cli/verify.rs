@@ -64,6 +64,7 @@ pub fn run(args: VerifyArgs) -> u8 {
             Some(interval) => Some(interval),
             None => discover_scrape_interval(&client).await,
         };
+        check_compiles(&slos, &window, scrape_interval)?;
         let settle = settle.unwrap_or(scrape_interval.unwrap_or(ASSUMED_SCRAPE_INTERVAL) * 2);
         wait_for_settle(window, settle).await;
         let options = VerifyOptions {
@@ -157,6 +158,30 @@ fn redact_url(text: &str) -> String {
             Some((_, host)) => format!("…@{host}"),
             None => text.to_string(),
         },
+    }
+}
+
+/// Compiles every SLO once before waiting for the settle time, so a window
+/// too short for the scrape interval or a sustained step over the point
+/// limit is reported at once.
+fn check_compiles(
+    slos: &[crate::spec::Slo],
+    window: &Window,
+    scrape_interval: Option<Duration>,
+) -> Result<(), String> {
+    let options = crate::compile::CompileOptions {
+        scrape_interval,
+        le_spellings: None,
+    };
+    let errors: Vec<String> = slos
+        .iter()
+        .filter_map(|slo| crate::compile::compile(slo, window, &options).err())
+        .map(|error| error.to_string())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\nerror: "))
     }
 }
 

@@ -271,7 +271,7 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
             group.detail = match slo.min_events {
                 Some(minimum) => format!(
                     "only {} {noun} in window (min_events {})",
-                    significant(events),
+                    format_count(events),
                     significant(minimum)
                 ),
                 None => format!("0 {noun} in window"),
@@ -349,6 +349,16 @@ fn impossible(slo: &Slo, evidence: &Evidence<'_>) -> Option<String> {
         }
     }
     None
+}
+
+/// Event counts from `increase()` are extrapolated and rarely whole; people
+/// count events in whole numbers.
+fn format_count(events: f64) -> String {
+    if events >= 1.0 {
+        format!("{events:.0}")
+    } else {
+        significant(events)
+    }
 }
 
 fn format_le(le: f64) -> String {
@@ -562,4 +572,229 @@ pub fn format_labels(labels: &Labels) -> String {
         })
         .collect();
     format!("{{{}}}", pairs.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::compile::{CompileOptions, compile};
+    use crate::eval::Verification;
+    use crate::prometheus::ResultData;
+
+    fn window() -> Window {
+        let end: jiff::Timestamp = "2026-12-04T10:10:00Z".parse().expect("valid");
+        Window {
+            start: end - jiff::SignedDuration::from_secs(600),
+            end,
+        }
+    }
+
+    fn compiled(indicator: &str, objective: &str) -> CompiledSlo {
+        let text = format!(
+            "service: checkout\nslos:\n  - name: checkout\n    indicator: {indicator}\n    objective: \"{objective}\"\n"
+        );
+        let services = crate::spec::load_text(Path::new("slo.yaml"), &text)
+            .unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
+        compile(&services[0].slos[0], &window(), &CompileOptions::default()).expect("compiles")
+    }
+
+    fn vector(value: f64) -> Result<QueryResult, QueryError> {
+        Ok(QueryResult {
+            data: ResultData::Vector(vec![Sample {
+                labels: Labels::new(),
+                value,
+            }]),
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        })
+    }
+
+    fn answers(value: f64, events: Option<f64>, numerator: Option<f64>) -> Answers {
+        Answers {
+            value: vector(value),
+            events: events.map(vector),
+            numerator: numerator.map(vector),
+            buckets: None,
+            sustained: None,
+            preconditions: Vec::new(),
+        }
+    }
+
+    fn options() -> JudgeOptions {
+        JudgeOptions {
+            window: window(),
+            allow_partial: false,
+            scrape_interval_known: true,
+        }
+    }
+
+    const GAUGE: &str = "{gauge: {metric: queue_depth}}";
+    const RATIO: &str = "{ratio: {good: 'requests_total{code!~\"5..\"}', total: requests_total}}";
+
+    proptest! {
+        /// C02: a NaN value never yields pass or fail, whatever the
+        /// comparator and limit.
+        #[test]
+        fn nan_is_never_pass_or_fail(limit in -1e6f64..1e6, comparator in 0usize..5) {
+            let symbol = ["<", "<=", ">", ">=", "=="][comparator];
+            let slo = compiled(GAUGE, &format!("{symbol} {limit}"));
+            let outcome = judge(&slo, answers(f64::NAN, Some(40.0), None), &options());
+            prop_assert_eq!(outcome.verdict, Verdict::Inconclusive);
+            prop_assert_eq!(outcome.reason, Some(Reason::Nan));
+        }
+    }
+
+    #[test]
+    fn values_meet_or_miss_the_objective() {
+        let cases = [
+            (
+                "below an upper bound passes",
+                "< 1000",
+                407.0,
+                Verdict::Pass,
+            ),
+            (
+                "at a strict upper bound fails",
+                "< 1000",
+                1000.0,
+                Verdict::Fail,
+            ),
+            (
+                "at an inclusive upper bound passes",
+                "<= 1000",
+                1000.0,
+                Verdict::Pass,
+            ),
+            ("above a lower bound passes", ">= 2", 3.0, Verdict::Pass),
+            ("equality holds only exactly", "== 0", 0.5, Verdict::Fail),
+        ];
+        for (why, objective, value, verdict) in cases {
+            let outcome = judge(
+                &compiled(GAUGE, objective),
+                answers(value, Some(40.0), None),
+                &options(),
+            );
+            assert_eq!(outcome.verdict, verdict, "{why}");
+        }
+    }
+
+    /// C14: objective 99.9%, 0.5% errors in a 10-minute test: burn rate 5,
+    /// and 5 × 10 min / 43,200 min = 0.116% of a 30-day budget.
+    #[test]
+    fn burn_rate_and_budget_use() {
+        let slo = compiled(RATIO, ">= 99.9%");
+        let outcome = judge(
+            &slo,
+            answers(0.995, Some(10_000.0), Some(9_950.0)),
+            &options(),
+        );
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        let budget = outcome.budget.expect("ratio SLOs have a budget");
+        assert!(
+            (budget.burn_rate - 5.0).abs() < 1e-9,
+            "{}",
+            budget.burn_rate
+        );
+        assert!(
+            (budget.consumed - 5.0 * 10.0 / 43_200.0).abs() < 1e-12,
+            "{}",
+            budget.consumed
+        );
+        assert_eq!(format!("{:.3}%", budget.consumed * 100.0), "0.116%");
+    }
+
+    #[test]
+    fn good_events_above_total_are_invalid() {
+        let slo = compiled(RATIO, ">= 99%");
+        let outcome = judge(&slo, answers(1.2, Some(1000.0), Some(1200.0)), &options());
+        assert_eq!(outcome.verdict, Verdict::Inconclusive);
+        assert_eq!(outcome.reason, Some(Reason::InvalidData));
+    }
+
+    #[test]
+    fn failed_query_is_inconclusive_with_the_servers_words() {
+        let slo = compiled(GAUGE, "< 1000");
+        let mut given = answers(0.0, Some(40.0), None);
+        given.value = Err(QueryError::Api {
+            status: 422,
+            error_type: "execution".into(),
+            message: "query processing would load too many samples into memory".into(),
+        });
+        let outcome = judge(&slo, given, &options());
+        assert_eq!(outcome.reason, Some(Reason::QueryError));
+        assert!(
+            outcome
+                .detail
+                .contains("execution: query processing would load too many samples")
+        );
+        assert!(
+            outcome
+                .detail
+                .contains("max(max_over_time(queue_depth[600s]))")
+        );
+    }
+
+    /// C22: fail outranks inconclusive, which outranks pass; a spec error
+    /// found at run time exits 3.
+    #[test]
+    fn roll_up_takes_the_most_severe() {
+        let slo = compiled(GAUGE, "< 1000");
+        let pass = judge(&slo, answers(1.0, Some(40.0), None), &options());
+        let fail = judge(&slo, answers(2000.0, Some(40.0), None), &options());
+        let unknown = judge(&slo, answers(f64::NAN, Some(40.0), None), &options());
+
+        let mixed = Verification::new(window(), vec![pass.clone(), unknown.clone(), fail], false);
+        assert_eq!((mixed.verdict, mixed.exit_code), (Verdict::Fail, 1));
+        let unsure = Verification::new(window(), vec![pass.clone(), unknown], false);
+        assert_eq!(
+            (unsure.verdict, unsure.exit_code),
+            (Verdict::Inconclusive, 2)
+        );
+
+        let mut spec_error = pass.clone();
+        spec_error.verdict = Verdict::Inconclusive;
+        spec_error.reason = Some(Reason::TooManySeries);
+        assert_eq!(
+            Verification::new(window(), vec![pass, spec_error], false).exit_code,
+            3
+        );
+    }
+
+    #[test]
+    fn no_data_policy_decides_only_missing_data() {
+        let text = "service: checkout\nslos:\n  - name: checkout\n    indicator: {gauge: {metric: queue_depth}}\n    objective: \"< 1000\"\n    no_data: pass\n";
+        let services = crate::spec::load_text(Path::new("slo.yaml"), text).expect("valid");
+        let slo =
+            compile(&services[0].slos[0], &window(), &CompileOptions::default()).expect("compiles");
+
+        let mut empty = answers(0.0, None, None);
+        empty.value = Ok(QueryResult {
+            data: ResultData::Vector(Vec::new()),
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        });
+        let outcome = judge(&slo, empty, &options());
+        assert_eq!(
+            (outcome.verdict, outcome.reason),
+            (Verdict::Pass, Some(Reason::NoData))
+        );
+        assert!(
+            outcome.detail.ends_with("(no_data: pass)"),
+            "{}",
+            outcome.detail
+        );
+
+        let mut failed = answers(0.0, None, None);
+        failed.value = Err(QueryError::Timeout("30s".into()));
+        let outcome = judge(&slo, failed, &options());
+        assert_eq!(
+            outcome.verdict,
+            Verdict::Inconclusive,
+            "a timeout is never excused by no_data"
+        );
+    }
 }

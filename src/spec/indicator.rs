@@ -89,6 +89,7 @@ fn kind_fields<'n, 'i>(
                 .replace("unknown field", "unknown indicator kind")
                 .replace(&format!(" in the indicator of {what}"), "");
             diagnostic.message = format!("{what}: {}", diagnostic.message);
+            diagnostic.label = "not an indicator kind".to_string();
         }
     }
     if context.diagnostics.len() > before && fields.keys().next().is_none() {
@@ -132,13 +133,15 @@ fn decode_latency(context: &mut Context<'_>, node: &MarkedYaml<'_>, what: &str) 
         );
         return None;
     }
-    let unit = unit_field(context, &fields, &histogram, what, true)?;
-    let target = latency_target(context, &fields, unit, what)?;
+    let unit = unit_field(context, &fields, &histogram, what, true);
+    // Read the target even when the unit is unknown, so its own mistakes are
+    // reported in the same run.
+    let target = latency_target(context, &fields, unit.unwrap_or(Unit::Seconds), what);
     Some(Latency {
         histogram,
         selector,
-        target,
-        unit,
+        target: target?,
+        unit: unit?,
     })
 }
 

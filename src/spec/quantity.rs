@@ -171,9 +171,10 @@ pub fn parse_quantity(text: &str) -> Result<Quantity, QuantityError> {
     if text.is_empty() {
         return Err(QuantityError::new("the quantity is missing", SYNTAX_HELP));
     }
-    let end = text
+    let sign = usize::from(text.starts_with(['-', '+']));
+    let end = text[sign..]
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E'))
-        .unwrap_or(text.len());
+        .map_or(text.len(), |end| end + sign);
     // `e` may start a unit-less exponent (`1e3`) but never a unit here.
     let (number_text, unit_text) = text.split_at(end);
     let number: f64 = number_text.parse().map_err(|_| {

@@ -1,0 +1,315 @@
+//! A broken spec stops the run with exit 3 and a diagnostic per problem,
+//! each naming the file, line and column, all of them from all files in one
+//! run. Snapshots keep the wording and layout reviewed.
+
+mod support;
+
+use support::{SloFiles, run};
+
+fn validate(files: &SloFiles) -> support::Run {
+    run(&["validate", "--slos", files.path().to_str().expect("UTF-8")])
+}
+
+fn snapshot_stderr(name: &str, files: &SloFiles, stderr: &str) {
+    let directory = files.path().display().to_string();
+    let stable = stderr.replace(&directory, "[DIR]");
+    insta::assert_snapshot!(name, stable);
+}
+
+const VALID_SLO: &str = "  - name: checkout-latency
+    indicator:
+      latency: {histogram: http_request_duration_seconds, quantile: 0.95}
+    objective: \"< 300ms\"
+";
+
+#[test]
+fn bad_quantity_points_at_the_objective() {
+    let files = SloFiles::new(
+        "service: checkout
+slos:
+  - name: checkout-latency
+    indicator:
+      latency: {histogram: http_request_duration_seconds, quantile: 0.95}
+    objective: \"< 200 parsecs\"
+",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result.stderr.contains("slo.yaml:6:16]"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("unknown unit 'parsecs'"),
+        "{}",
+        result.stderr
+    );
+    snapshot_stderr("bad_quantity", &files, &result.stderr);
+}
+
+#[test]
+fn quantity_of_the_wrong_dimension_is_refused() {
+    let files = SloFiles::new(
+        "service: checkout
+slos:
+  - name: checkout-latency
+    indicator:
+      latency: {histogram: http_request_duration_seconds, quantile: 0.95}
+    objective: \">= 1000/s\"
+",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("a rate cannot be compared with a value in seconds"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn unknown_field_suggests_the_closest() {
+    let files = SloFiles::new(&format!(
+        "service: checkout
+slos:
+{VALID_SLO}    min_event: 200
+"
+    ));
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(result.stderr.contains("slo.yaml:7:5]"), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("did you mean 'min_events'?"),
+        "{}",
+        result.stderr
+    );
+    snapshot_stderr("unknown_field", &files, &result.stderr);
+}
+
+#[test]
+fn duplicate_name_points_at_both_definitions() {
+    let files = SloFiles::new(&format!("service: checkout\nslos:\n{VALID_SLO}{VALID_SLO}"));
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("service 'checkout' defines SLO 'checkout-latency' twice"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("slo.yaml:7:5]"),
+        "the second: {}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("slo.yaml:3:5"),
+        "the first: {}",
+        result.stderr
+    );
+    snapshot_stderr("duplicate_name", &files, &result.stderr);
+}
+
+#[test]
+fn duplicate_name_across_files_of_one_service() {
+    let files = SloFiles::new(&format!("service: checkout\nslos:\n{VALID_SLO}"));
+    files.add(
+        "more.yaml",
+        &format!("service: checkout\nslos:\n{VALID_SLO}"),
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("defines SLO 'checkout-latency' twice"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn two_indicators_in_one_slo_are_refused() {
+    let files = SloFiles::new(
+        "service: checkout
+slos:
+  - name: checkout-latency
+    indicator:
+      latency: {histogram: http_request_duration_seconds, quantile: 0.95}
+      rate: {counter: http_requests_total}
+    objective: \"< 300ms\"
+",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(result.stderr.contains("slo.yaml:6:7]"), "{}", result.stderr);
+    snapshot_stderr("two_indicators", &files, &result.stderr);
+}
+
+/// C06: a misspelt reference is an error before any query, with the
+/// likely intended word; an SLO without an objective is never an implicit
+/// pass.
+#[test]
+fn c06_unknown_indicator_kind_and_missing_objective() {
+    let files = SloFiles::new(
+        "service: checkout
+slos:
+  - name: checkout-latency
+    indicator:
+      latancy: {histogram: http_request_duration_seconds, quantile: 0.99}
+    objective: \"< 500ms\"
+  - name: checkout-throughput
+    indicator:
+      rate: {counter: http_requests_total}
+",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("SLO 'checkout-latency': unknown indicator kind 'latancy'"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("did you mean 'latency'?"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("SLO 'checkout-throughput' needs 'objective'"),
+        "{}",
+        result.stderr
+    );
+    snapshot_stderr("unknown_kind_and_missing_objective", &files, &result.stderr);
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported_in_one_run() {
+    let files = SloFiles::new(&format!(
+        "service: checkout
+slos:
+{VALID_SLO}    no_data: maybe
+  - name: checkout-errors
+    indicator:
+      ratio: {{errors: 'http_requests_total{{code=~\"5..\"}}', total: http_requests_total}}
+    objective: \"< 1 %%\"
+"
+    ));
+    files.add(
+        "payments.yaml",
+        "service: payments
+slos:
+  - name: payments-latency
+    indicator:
+      latency: {histogram: payments_duration, quantile: 95}
+    objective: \"< 1s\"
+",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("no_data must be inconclusive, fail or pass"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("invalid objective"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("quantile 95 is not between 0 and 1"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("cannot tell the unit of 'payments_duration'"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("payments.yaml:5:"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("error: 4 problems in the SLO files; nothing was verified"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn broken_yaml_and_missing_paths_are_errors() {
+    let files = SloFiles::new("service: checkout\nslos:\n  - name: [unclosed\n");
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result.stderr.contains("is not valid YAML"),
+        "{}",
+        result.stderr
+    );
+
+    let missing = run(&["validate", "--slos", "/nonexistent/slos"]);
+    assert_eq!(missing.code, 3);
+    assert!(
+        missing.stderr.contains("/nonexistent/slos does not exist"),
+        "{}",
+        missing.stderr
+    );
+
+    let empty = tempfile::tempdir().expect("temp dir");
+    let none = run(&["validate", "--slos", empty.path().to_str().expect("UTF-8")]);
+    assert_eq!(none.code, 3);
+    assert!(none.stderr.contains("no SLO files"), "{}", none.stderr);
+}
+
+#[test]
+fn promql_placeholders_and_syntax_are_checked() {
+    let files = SloFiles::new(
+        "service: checkout
+slos:
+  - name: by-hand
+    indicator:
+      promql: {query: 'sum(rate(x[${windw}]))'}
+    objective: \"< 1\"
+  - name: broken
+    indicator:
+      promql: {query: 'sum(rate(x[${window}])'}
+    objective: \"< 1\"
+",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result.stderr.contains("unknown placeholder '${windw}'"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("the query is not valid PromQL"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn shipped_slos_are_valid() {
+    let result = run(&["validate"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(result.stdout, "ok: 6 SLOs in 4 services valid\n");
+}

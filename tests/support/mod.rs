@@ -1,0 +1,328 @@
+//! Shared test harness: a real Prometheus holding fixture recordings, the
+//! built binary, SLO files in temp dirs, and a fault-injecting proxy.
+//!
+//! Every server is started on 127.0.0.1 on a free port with its own temp
+//! directory, and stopped when its guard is dropped (also when a test
+//! panics).
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+pub mod proxy;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// 2026-12-04T10:00:00Z, the start of every fixture's load test.
+pub const WINDOW_START: &str = "2026-12-04T10:00:00Z";
+/// 2026-12-04T10:10:00Z, the end of every fixture's load test.
+pub const WINDOW_END: &str = "2026-12-04T10:10:00Z";
+/// The window's end in Unix seconds.
+pub const WINDOW_END_UNIX: u64 = 1_796_379_000;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fixture recording's path.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures").join(format!("{name}.om"))
+}
+
+fn require(binary: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{binary} is not installed; the integration tests need a real Prometheus: \
+         run `apt-get install -y prometheus` (scripts/test does this for you)"
+    );
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("the loopback interface has free ports")
+}
+
+/// A running Prometheus holding fixture recordings; stopped on drop.
+pub struct Prometheus {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    port: u16,
+    _directory: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Backfills the named fixtures into a fresh TSDB and starts Prometheus
+    /// on it.
+    pub fn start(fixtures: &[&str]) -> Self {
+        require("prometheus");
+        require("promtool");
+        let directory = tempfile::tempdir().expect("temp dirs can be created");
+        let data = directory.path().join("data");
+        for name in fixtures {
+            let output = Command::new("promtool")
+                .args(["tsdb", "create-blocks-from", "openmetrics"])
+                .arg(fixture(name))
+                .arg(&data)
+                .output()
+                .expect("promtool runs");
+            assert!(
+                output.status.success(),
+                "backfilling {name} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let config = directory.path().join("prometheus.yml");
+        std::fs::write(&config, "global:\n  scrape_interval: 15s\n").expect("config is written");
+
+        let port = free_port();
+        let log = std::fs::File::create(directory.path().join("prometheus.log"))
+            .expect("log file is created");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--storage.tsdb.retention.time=100y")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus starts");
+        let mut prometheus = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            _directory: directory,
+        };
+        prometheus.wait_ready();
+        prometheus
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("prometheus exited early with {status}");
+            }
+            if let Ok((200, _)) = http_get(self.port, "/-/ready") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("prometheus did not become ready within 30s");
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs an instant query directly (not through summit-slo) and returns
+    /// the result as `(labels, value)` pairs.
+    pub fn query(&self, query: &str, time: u64) -> Vec<(Value, f64)> {
+        let path = format!(
+            "/api/v1/query?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("query", query)
+                .append_pair("time", &time.to_string())
+                .finish()
+        );
+        let (status, body) = http_get(self.port, &path).expect("prometheus answers");
+        assert_eq!(status, 200, "reference query failed: {body}");
+        let json: Value = serde_json::from_str(&body).expect("prometheus answers JSON");
+        json["data"]["result"]
+            .as_array()
+            .expect("a vector result")
+            .iter()
+            .map(|sample| {
+                let text = sample["value"][1].as_str().expect("values are strings");
+                let value = match text {
+                    "NaN" => f64::NAN,
+                    "+Inf" => f64::INFINITY,
+                    "-Inf" => f64::NEG_INFINITY,
+                    _ => text.parse().expect("values are numbers"),
+                };
+                (sample["metric"].clone(), value)
+            })
+            .collect()
+    }
+
+    /// The single value of a reference query.
+    pub fn value(&self, query: &str) -> f64 {
+        let result = self.query(query, WINDOW_END_UNIX);
+        assert_eq!(
+            result.len(),
+            1,
+            "expected one series from {query}: {result:?}"
+        );
+        result[0].1
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.0 GET over loopback, independent of summit-slo's own
+/// client.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The built `summit-slo` binary.
+pub fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_summit-slo"));
+    command
+        .env_remove("SUMMIT_SLO_PROMETHEUS_URL")
+        .env_remove("SUMMIT_SLO_LOG")
+        .env_remove("SUMMIT_SLO_SLOS")
+        .env_remove("SUMMIT_SLO_SCRAPE_INTERVAL")
+        .env_remove("SUMMIT_SLO_PROMETHEUS_TOKEN")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "250")
+        .current_dir(root());
+    command
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout parsed as JSON (strictly: NaN literals fail).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
+            panic!(
+                "stdout is not strict JSON ({error}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The `slos[]` entry with this name.
+    pub fn slo(&self, name: &str) -> Value {
+        let json = self.json();
+        json["slos"]
+            .as_array()
+            .expect("slos is a list")
+            .iter()
+            .find(|slo| slo["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no SLO named {name} in {json:#}"))
+    }
+}
+
+/// Runs the binary with arguments.
+pub fn run(args: &[&str]) -> Run {
+    run_command(binary().args(args))
+}
+
+/// Runs a prepared command.
+pub fn run_command(command: &mut Command) -> Run {
+    let output: Output = command.output().expect("the binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `verify --format json` over the fixtures' window against `url`.
+pub fn verify_json(url: &str, slos: &Path, extra: &[&str]) -> Run {
+    let slos = slos.to_str().expect("paths are UTF-8");
+    let mut args = vec![
+        "verify",
+        "--slos",
+        slos,
+        "--prometheus",
+        url,
+        "--start",
+        WINDOW_START,
+        "--end",
+        WINDOW_END,
+        "--settle",
+        "0s",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// SLO files written into a temp dir for one test.
+pub struct SloFiles {
+    directory: tempfile::TempDir,
+}
+
+impl SloFiles {
+    /// A temp dir holding one file with this text.
+    pub fn new(text: &str) -> Self {
+        let files = Self {
+            directory: tempfile::tempdir().expect("temp dirs can be created"),
+        };
+        files.add("slo.yaml", text);
+        files
+    }
+
+    /// Adds another file.
+    pub fn add(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.directory.path().join(name);
+        std::fs::write(&path, text).expect("SLO files are written");
+        path
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.directory.path()
+    }
+
+    /// A file in the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.directory.path().join(name)
+    }
+}
+
+/// Asserts two floats are equal to a relative tolerance.
+pub fn assert_close(actual: f64, expected: f64, relative: f64, what: &str) {
+    let scale = expected.abs().max(f64::MIN_POSITIVE);
+    assert!(
+        (actual - expected).abs() <= relative * scale,
+        "{what}: {actual} is not within {relative} of {expected}"
+    );
+}
