@@ -762,3 +762,51 @@ fn impossible_data_is_reported_not_averaged() {
     assert_eq!(latency["reason"], "invalid_data");
     assert!(message(&latency).contains("bucket le=0.25"), "{latency}");
 }
+
+const WITH_INFO: &str = r#"{"status":"success","infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"errors\""],"data":{"resultType":"vector","result":[{"metric":{},"value":[1796379000,"0.002"]}]}}"#;
+
+/// C21: informational notes (Prometheus 3 `infos`) are shown, never fatal.
+#[test]
+fn c21_informational_notes_are_shown_not_fatal() {
+    let server = Proxy::start(
+        None,
+        vec![Rule {
+            marker: String::new(),
+            fault: Fault::Status(200, WITH_INFO.to_string()),
+            times: None,
+        }],
+    );
+    let slos = SloFiles::new(
+        "service: checkout\nslos:\n  - name: checkout-error-ratio\n    indicator:\n      promql: {query: 'sum(rate(errors[${window}])) / sum(rate(requests_total[${window}]))'}\n    objective: \"< 0.01\"\n",
+    );
+    let run = verify_json(&server.url, slos.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let slo = run.slo("checkout-error-ratio");
+    assert_eq!(slo["verdict"], "pass");
+    assert!(
+        slo["notices"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("PromQL info"),
+        "{slo}"
+    );
+
+    let table = support::run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--prometheus",
+        &server.url,
+        "--end",
+        support::WINDOW_END,
+        "--settle",
+        "0s",
+    ]);
+    assert!(
+        table
+            .stdout
+            .contains("note: checkout/checkout-error-ratio: PromQL info"),
+        "{}",
+        table.stdout
+    );
+}

@@ -286,3 +286,44 @@ fn compile_prints_and_writes_queries() {
     assert_eq!(stale.code, 1);
     assert!(stale.stderr.contains("stale:"), "{}", stale.stderr);
 }
+
+/// C25: a window that ended moments ago is queried only after the last
+/// scrapes had time to be stored.
+#[test]
+fn recent_window_waits_for_the_last_scrapes() {
+    let prometheus = Prometheus::start(&["checkout-slices"]);
+    let slos = slo_with_marker();
+    let started = Instant::now();
+    let result = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--prometheus",
+        &prometheus.url,
+        "--end",
+        "now",
+        "--window",
+        "1m",
+        "--settle",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        result
+            .stderr
+            .contains("for the last scrapes to be stored (--settle 2s)"),
+        "{}",
+        result.stderr
+    );
+    assert_eq!(
+        result.code, 2,
+        "the fixture holds no data for now: {}",
+        result.stderr
+    );
+}

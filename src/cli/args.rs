@@ -94,7 +94,8 @@ pub struct InputArgs {
         long = "slos",
         value_name = "PATH",
         default_value = "slos/",
-        env = "SUMMIT_SLO_SLOS"
+        env = "SUMMIT_SLO_SLOS",
+        hide_env_values = true
     )]
     pub slos: Vec<PathBuf>,
 
@@ -137,7 +138,12 @@ pub struct WindowArgs {
     /// the last scrapes are stored [default: 2 × scrape interval].
     ///
     /// Only waits when the end is that recent; 0s never waits.
-    #[arg(long, value_name = "DURATION", env = "SUMMIT_SLO_SETTLE")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "SUMMIT_SLO_SETTLE",
+        hide_env_values = true
+    )]
     pub settle: Option<String>,
 
     /// The scrape interval of the SLOs' targets [default: asked from the
@@ -145,7 +151,12 @@ pub struct WindowArgs {
     ///
     /// A window or sustained range shorter than two intervals holds fewer
     /// than two samples per series; such SLOs are refused (exit 3).
-    #[arg(long, value_name = "DURATION", env = "SUMMIT_SLO_SCRAPE_INTERVAL")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "SUMMIT_SLO_SCRAPE_INTERVAL",
+        hide_env_values = true
+    )]
     pub scrape_interval: Option<String>,
 }
 
@@ -161,6 +172,7 @@ pub struct PrometheusArgs {
         long,
         value_name = "URL",
         env = "SUMMIT_SLO_PROMETHEUS_URL",
+        hide_env_values = true,
         default_value = "http://localhost:9090"
     )]
     pub prometheus: String,
@@ -169,7 +181,12 @@ pub struct PrometheusArgs {
     ///
     /// Or set SUMMIT_SLO_PROMETHEUS_TOKEN. Tokens are never read from the
     /// command line, where other users could see them.
-    #[arg(long, value_name = "FILE", env = "SUMMIT_SLO_PROMETHEUS_TOKEN_FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_PROMETHEUS_TOKEN_FILE",
+        hide_env_values = true
+    )]
     pub prometheus_token_file: Option<PathBuf>,
 
     /// Time allowed for one query attempt; also sent as the query's timeout.
@@ -177,7 +194,8 @@ pub struct PrometheusArgs {
         long,
         value_name = "DURATION",
         default_value = "30s",
-        env = "SUMMIT_SLO_QUERY_TIMEOUT"
+        env = "SUMMIT_SLO_QUERY_TIMEOUT",
+        hide_env_values = true
     )]
     pub query_timeout: String,
 
@@ -187,7 +205,8 @@ pub struct PrometheusArgs {
         long,
         value_name = "DURATION",
         default_value = "5m",
-        env = "SUMMIT_SLO_DEADLINE"
+        env = "SUMMIT_SLO_DEADLINE",
+        hide_env_values = true
     )]
     pub deadline: String,
 
@@ -197,12 +216,14 @@ pub struct PrometheusArgs {
         long,
         value_name = "COUNT",
         default_value_t = 3,
-        env = "SUMMIT_SLO_RETRIES"
+        env = "SUMMIT_SLO_RETRIES",
+        hide_env_values = true
     )]
     pub retries: u32,
 
     /// Queries in flight at once.
     #[arg(long, value_name = "COUNT", default_value_t = 8, env = "SUMMIT_SLO_CONCURRENCY",
+        hide_env_values = true,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
@@ -271,7 +292,8 @@ pub struct CompileArgs {
         long,
         value_name = "DURATION",
         help_heading = "Window",
-        env = "SUMMIT_SLO_SCRAPE_INTERVAL"
+        env = "SUMMIT_SLO_SCRAPE_INTERVAL",
+        hide_env_values = true
     )]
     pub scrape_interval: Option<String>,
 
@@ -307,7 +329,8 @@ pub struct ValidateArgs {
         long,
         value_name = "DURATION",
         help_heading = "Window",
-        env = "SUMMIT_SLO_SCRAPE_INTERVAL"
+        env = "SUMMIT_SLO_SCRAPE_INTERVAL",
+        hide_env_values = true
     )]
     pub scrape_interval: Option<String>,
 }

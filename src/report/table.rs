@@ -45,7 +45,15 @@ pub fn render(verification: &Verification, width: Option<u16>) -> String {
         }
     }
 
-    format!("{table}\n{}\n", summary(verification))
+    let mut text = format!("{table}\n");
+    for outcome in &verification.outcomes {
+        for notice in &outcome.notices {
+            text.push_str(&format!("note: {}: {notice}\n", outcome.slo.id()));
+        }
+    }
+    text.push_str(&summary(verification));
+    text.push('\n');
+    text
 }
 
 fn value_text(outcome: &SloOutcome) -> String {
