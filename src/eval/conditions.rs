@@ -2,8 +2,8 @@
 //! (was the load the one the objective assumes?) and sustained mode (did the
 //! objective hold at every step, not only on average?).
 
-use super::judge::format_labels;
 use super::outcome::{PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict};
+use super::series::format_labels;
 use crate::compile::{CompiledSlo, SustainedQuery};
 use crate::prometheus::{QueryError, QueryResult, ResultData, shorten};
 use crate::spec::Slo;
@@ -188,4 +188,55 @@ fn format_unix(seconds: f64) -> String {
     jiff::Timestamp::from_millisecond((seconds * 1000.0).round() as i64)
         .map(format_instant)
         .unwrap_or_else(|_| format!("{seconds}"))
+}
+
+/// Makes the SLO inconclusive when a precondition was not met or could not
+/// be measured, keeping the measured value in the message.
+pub fn apply_preconditions(outcome: &mut SloOutcome) {
+    let unmet: Vec<String> = outcome
+        .preconditions
+        .iter()
+        .filter(|precondition| precondition.met != Some(true))
+        .map(
+            |precondition| match (precondition.met, precondition.value) {
+                (Some(false), Some(value)) => format!(
+                    "{} = {}, needs {}",
+                    precondition.summary,
+                    precondition.unit.format(value),
+                    precondition.objective
+                ),
+                _ => format!(
+                    "{} could not be measured ({})",
+                    precondition.summary,
+                    precondition.problem.as_deref().unwrap_or("no value")
+                ),
+            },
+        )
+        .collect();
+    if unmet.is_empty() {
+        return;
+    }
+    // Errors about the query itself say more than the load does; anything
+    // else (a pass, a fail, missing data) is moot when the load was not the
+    // one the objective assumes.
+    let keeps_own_reason = outcome.reason.is_some_and(|reason| {
+        matches!(reason, Reason::QueryError | Reason::PartialResponse) || reason.is_spec_error()
+    });
+    if keeps_own_reason {
+        return;
+    }
+    let measured = outcome
+        .value
+        .filter(|value| value.is_finite())
+        .map(|value| {
+            format!(
+                "; measured {} against {}",
+                outcome.slo.indicator.unit().format(value),
+                outcome.slo.objective.text
+            )
+        })
+        .unwrap_or_default();
+    outcome.verdict = Verdict::Inconclusive;
+    outcome.reason = Some(Reason::PreconditionNotMet);
+    outcome.detail = format!("precondition not met: {}{measured}", unmet.join("; "));
 }

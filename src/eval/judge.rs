@@ -7,12 +7,11 @@
 //! then the objective. Preconditions and sustained mode come after the
 //! whole-window judgement.
 
-use std::collections::BTreeMap;
-
-use super::conditions::{judge_preconditions, judge_sustained};
+use super::conditions::{apply_preconditions, judge_preconditions, judge_sustained};
 use super::outcome::{Budget, GroupOutcome, Reason, SloOutcome, Verdict};
+use super::series::{buckets_by_group, by_labels, format_labels, lookup, samples_of};
 use crate::compile::CompiledSlo;
-use crate::prometheus::{Labels, QueryError, QueryResult, ResultData, Sample, shorten};
+use crate::prometheus::{QueryError, QueryResult, Sample, shorten};
 use crate::spec::quantity::significant;
 use crate::spec::{Indicator, LatencyTarget, NoData, RatioKind, Slo};
 use crate::window::Window;
@@ -432,55 +431,6 @@ fn query_failed(outcome: &mut SloOutcome, which: &str, query: &str, error: &Quer
     );
 }
 
-fn apply_preconditions(outcome: &mut SloOutcome) {
-    let unmet: Vec<String> = outcome
-        .preconditions
-        .iter()
-        .filter(|precondition| precondition.met != Some(true))
-        .map(
-            |precondition| match (precondition.met, precondition.value) {
-                (Some(false), Some(value)) => format!(
-                    "{} = {}, needs {}",
-                    precondition.summary,
-                    precondition.unit.format(value),
-                    precondition.objective
-                ),
-                _ => format!(
-                    "{} could not be measured ({})",
-                    precondition.summary,
-                    precondition.problem.as_deref().unwrap_or("no value")
-                ),
-            },
-        )
-        .collect();
-    if unmet.is_empty() {
-        return;
-    }
-    // Errors about the query itself say more than the load does; anything
-    // else (a pass, a fail, missing data) is moot when the load was not the
-    // one the objective assumes.
-    let keeps_own_reason = outcome.reason.is_some_and(|reason| {
-        matches!(reason, Reason::QueryError | Reason::PartialResponse) || reason.is_spec_error()
-    });
-    if keeps_own_reason {
-        return;
-    }
-    let measured = outcome
-        .value
-        .filter(|value| value.is_finite())
-        .map(|value| {
-            format!(
-                "; measured {} against {}",
-                outcome.slo.indicator.unit().format(value),
-                outcome.slo.objective.text
-            )
-        })
-        .unwrap_or_default();
-    outcome.verdict = Verdict::Inconclusive;
-    outcome.reason = Some(Reason::PreconditionNotMet);
-    outcome.detail = format!("precondition not met: {}{measured}", unmet.join("; "));
-}
-
 /// Error budget use for ratio SLOs: the error ratio over the allowed ratio,
 /// and the share of the period's budget this window spent.
 fn budget(slo: &Slo, value: Option<f64>, window: Window) -> Option<Budget> {
@@ -509,71 +459,6 @@ fn budget(slo: &Slo, value: Option<f64>, window: Window) -> Option<Budget> {
     })
 }
 
-fn samples_of(data: &ResultData) -> Result<Vec<Sample>, &'static str> {
-    match data {
-        ResultData::Vector(samples) => Ok(samples.clone()),
-        ResultData::Scalar(value) => Ok(vec![Sample {
-            labels: Labels::new(),
-            value: *value,
-        }]),
-        ResultData::Matrix(_) => Err("range vector (matrix)"),
-        ResultData::String(_) => Err("string"),
-    }
-}
-
-fn by_labels(result: &QueryResult) -> BTreeMap<Labels, f64> {
-    samples_of(&result.data)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|sample| (sample.labels, sample.value))
-        .collect()
-}
-
-/// A group's value in an auxiliary answer; a single unlabelled series
-/// applies to every group (a hand-written events query).
-fn lookup(map: &BTreeMap<Labels, f64>, labels: &Labels) -> Option<f64> {
-    map.get(labels).copied().or_else(|| {
-        (map.len() == 1)
-            .then(|| map.iter().next())
-            .flatten()
-            .filter(|(key, _)| key.is_empty())
-            .map(|(_, value)| *value)
-    })
-}
-
-/// Bucket increases grouped by every label but `le`, sorted by `le`.
-fn buckets_by_group(result: &QueryResult) -> BTreeMap<Labels, Vec<(f64, f64)>> {
-    let mut groups: BTreeMap<Labels, Vec<(f64, f64)>> = BTreeMap::new();
-    for sample in samples_of(&result.data).unwrap_or_default() {
-        let mut labels = sample.labels;
-        let Some(le) = labels.remove("le") else {
-            continue;
-        };
-        let Ok(le) = crate::prometheus::parse_bucket_bound(&le) else {
-            continue;
-        };
-        groups.entry(labels).or_default().push((le, sample.value));
-    }
-    for buckets in groups.values_mut() {
-        buckets.sort_by(|left, right| left.0.total_cmp(&right.0));
-    }
-    groups
-}
-
-/// `{queue="ingest"}`, or `{}` for no labels.
-pub fn format_labels(labels: &Labels) -> String {
-    let pairs: Vec<String> = labels
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{name}=\"{}\"",
-                crate::spec::selector::escape_label_value(value)
-            )
-        })
-        .collect();
-    format!("{{{}}}", pairs.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -583,7 +468,7 @@ mod tests {
     use super::*;
     use crate::compile::{CompileOptions, compile};
     use crate::eval::Verification;
-    use crate::prometheus::ResultData;
+    use crate::prometheus::{Labels, ResultData};
 
     fn window() -> Window {
         let end: jiff::Timestamp = "2026-12-04T10:10:00Z".parse().expect("valid");

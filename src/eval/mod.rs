@@ -9,17 +9,19 @@
 mod conditions;
 mod judge;
 mod outcome;
+mod series;
 
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-pub use judge::{Answers, JudgeOptions, format_labels, judge};
+pub use judge::{Answers, JudgeOptions, judge};
 pub use outcome::{
     Budget, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict,
     Verification,
 };
+pub use series::format_labels;
 
 use crate::compile::{self, CompileError, CompileOptions, CompiledSlo};
 use crate::prometheus::{Client, QueryError, QueryResult, parse_bucket_bound};

@@ -10,9 +10,11 @@
 
 mod decode;
 pub mod diagnostic;
+mod fields;
 mod indicator;
 pub mod quantity;
 pub mod selector;
+mod template;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -20,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use diagnostic::{Location, SourceFile, SpecDiagnostic, SpecErrors};
-pub use indicator::fill_template;
 pub use quantity::{Comparator, Unit};
 pub use selector::Selector;
+pub use template::fill_template;
 
 /// A parsed SLO file: one service and its SLOs.
 #[derive(Debug, Clone)]
