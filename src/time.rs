@@ -62,6 +62,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let mut rest = trimmed;
     let mut total = 0.0_f64;
     let mut parts = 0;
+    let mut previous_scale = f64::INFINITY;
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -81,6 +82,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             .max_by_key(|(unit, _)| unit.len())
             .ok_or_else(|| error("unknown unit; use ms, s, m, h, d or w"))?;
         rest = &rest[unit.len()..];
+        // As in Prometheus: each unit once, largest first (1h30m, not 30m1h
+        // or 10m10m).
+        if *scale >= previous_scale {
+            return Err(error(
+                "units must go from largest to smallest, each once, as in 1h30m",
+            ));
+        }
+        previous_scale = *scale;
         total += number * scale;
         parts += 1;
         if parts > 1 && trimmed.contains('.') {
@@ -229,6 +238,8 @@ mod tests {
             ("no number", "m"),
             ("a decimal in a compound", "1.5h30m"),
             ("negative", "-5m"),
+            ("a repeated unit", "10m10m"),
+            ("units out of order", "30m1h"),
         ];
         for (why, text) in cases {
             assert!(

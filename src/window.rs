@@ -110,13 +110,13 @@ impl Window {
                 window
             }
             (Some(start), Some(end), None) => Self { start, end },
-            (Some(start), None, length) => {
-                let length = length.unwrap_or(DEFAULT_WINDOW);
-                Self {
-                    start,
-                    end: shift(start, length, 1)?,
-                }
-            }
+            // A start alone means "since then": right after a load test,
+            // --start is when it began and the window runs until now.
+            (Some(start), None, None) => Self { start, end: now },
+            (Some(start), None, Some(length)) => Self {
+                start,
+                end: shift(start, length, 1)?,
+            },
             (None, end, length) => {
                 let end = end.unwrap_or(now);
                 let length = length.unwrap_or(DEFAULT_WINDOW);
@@ -216,6 +216,11 @@ mod tests {
                 "start and length",
                 request(Some("2026-12-04T10:00:00Z"), None, Some("5m")),
                 "2026-12-04T10:00:00Z..10:05:00Z",
+            ),
+            (
+                "a start alone runs until now",
+                request(Some("now-25m"), None, None),
+                "2026-12-04T09:51:00Z..10:16:00Z",
             ),
             (
                 "start and end",

@@ -741,7 +741,7 @@ fn impossible_data_is_reported_not_averaged() {
         "checkout-nonmonotonic-buckets",
     ]);
     let slos = SloFiles::new(
-        "service: checkout\nslos:\n  - name: checkout-success\n    indicator:\n      ratio: {good: 'checkout_requests_good_total{job=\"checkout\"}', total: 'checkout_requests_total{job=\"checkout\"}'}\n    objective: \">= 99%\"\n  - name: checkout-latency\n    indicator:\n      latency: {histogram: http_request_duration_seconds, selector: '{job=\"checkout\"}', quantile: 0.95}\n    objective: \"< 2s\"\n",
+        "service: checkout\nslos:\n  - name: checkout-success\n    indicator:\n      ratio: {good: 'checkout_requests_good_total{job=\"checkout\"}', total: 'checkout_requests_total{job=\"checkout\"}'}\n    objective: \">= 99%\"\n  - name: checkout-latency\n    indicator:\n      latency: {histogram: http_request_duration_seconds, selector: '{job=\"checkout\"}', quantile: 0.95}\n    objective: \"< 2s\"\n  - name: checkout-fast-share\n    indicator:\n      latency: {histogram: http_request_duration_seconds, selector: '{job=\"checkout\"}', threshold: 1s}\n    objective: \">= 90%\"\n",
     );
     let run = verify_json(&prometheus.url, slos.path(), &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -761,6 +761,12 @@ fn impossible_data_is_reported_not_averaged() {
     );
     assert_eq!(latency["reason"], "invalid_data");
     assert!(message(&latency).contains("bucket le=0.25"), "{latency}");
+
+    let share = run.slo("checkout-fast-share");
+    assert_eq!(
+        share["reason"], "invalid_data",
+        "a threshold reads the same broken buckets"
+    );
 }
 
 const WITH_INFO: &str = r#"{"status":"success","infos":["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"errors\""],"data":{"resultType":"vector","result":[{"metric":{},"value":[1796379000,"0.002"]}]}}"#;
@@ -808,5 +814,61 @@ fn c21_informational_notes_are_shown_not_fatal() {
             .contains("note: checkout/checkout-error-ratio: PromQL info"),
         "{}",
         table.stdout
+    );
+}
+
+/// `no_data: pass` excuses missing data, never an explicit `min_events`:
+/// zero events are too few, as three are.
+#[test]
+fn no_data_pass_never_overrides_min_events() {
+    let prometheus = Prometheus::start(&["checkout-slices-empty"]);
+    let slos = SloFiles::new(&checkout_ratio(
+        "checkout-availability",
+        r#"http_requests_total{job="checkout", code="500"}"#,
+        r#"http_requests_total{job="checkout"}"#,
+        "    min_events: 100\n    no_data: pass\n",
+    ));
+    let run = support::run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--prometheus",
+        &prometheus.url,
+        "--end",
+        support::WINDOW_END,
+        "--window",
+        "4m",
+        "--settle",
+        "0s",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let slo = run.slo("checkout-availability");
+    assert_eq!(slo["verdict"], "inconclusive");
+    assert_eq!(slo["reason"], "too_few_events");
+    assert!(
+        message(&slo).contains("only 0 requests in window (min_events 100)"),
+        "{slo}"
+    );
+}
+
+/// A `by` label that no series carries is a typo, not one big group.
+#[test]
+fn group_label_on_no_series_is_a_spec_error() {
+    let prometheus = Prometheus::start(&["checkout-slices"]);
+    let slos = SloFiles::new(&checkout_ratio(
+        "checkout-availability",
+        r#"http_requests_total{job="checkout", code="500"}"#,
+        r#"http_requests_total{job="checkout"}"#,
+        "    by: [opration]\n",
+    ));
+    let run = verify_json(&prometheus.url, slos.path(), &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let slo = run.slo("checkout-availability");
+    assert_eq!(slo["reason"], "group_label_missing");
+    assert!(
+        message(&slo).contains("label 'opration' in 'by' is on none of the series"),
+        "{slo}"
     );
 }

@@ -231,7 +231,15 @@ fn truncated_and_garbage_bodies_are_query_errors() {
     let slos = slo_with_marker();
     let result = verify_json(&proxy.url, slos.path(), &["--retries", "0"]);
     assert_eq!(result.code, 2, "{}", result.stderr);
-    assert_eq!(result.slo("checkout-throughput")["reason"], "query_error");
+    let slo = result.slo("checkout-throughput");
+    assert_eq!(slo["reason"], "query_error");
+    assert!(
+        slo["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("was cut off"),
+        "{slo}"
+    );
 
     let (_prometheus, proxy) = fault(Fault::Status(502, "<html>502 Bad Gateway</html>".into()));
     let result = verify_json(&proxy.url, slos.path(), &["--retries", "1"]);
@@ -241,7 +249,11 @@ fn truncated_and_garbage_bodies_are_query_errors() {
         slo["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("HTTP 502: not the API's JSON"),
+            .contains("HTTP 502: not the API's JSON")
+            && slo["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("'<html>502 Bad Gateway</html>'"),
         "{slo}"
     );
     assert_eq!(proxy.hits(r#"marker!="fault""#), 2, "a 502 is retried");
@@ -325,5 +337,209 @@ fn recent_window_waits_for_the_last_scrapes() {
         result.code, 2,
         "the fixture holds no data for now: {}",
         result.stderr
+    );
+}
+
+/// Every --select pattern must select something: a typo next to a valid
+/// pattern would otherwise leave the SLO the user meant unjudged.
+#[test]
+fn select_pattern_matching_nothing_is_refused_even_beside_others() {
+    let result = run(&[
+        "validate",
+        "--select",
+        "summit-api/graphql-latancy-p95",
+        "--select",
+        "summit-neo4j/*",
+    ]);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("--select 'summit-api/graphql-latancy-p95' matched none of the 6 SLOs"),
+        "{}",
+        result.stderr
+    );
+    let one = run(&["validate", "--select", "dead-letters"]);
+    assert_eq!(one.stdout, "ok: 1 SLO in 1 service valid\n");
+}
+
+/// A run that stops early leaves a report that says so: JSON consumers get
+/// an error document, and an --output file never keeps an earlier verdict.
+#[test]
+fn early_stop_replaces_the_output_file_and_writes_json() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let output = directory.path().join("verdicts.json");
+    std::fs::write(&output, r#"{"verdict":"pass"}"#).expect("written");
+    let future = run(&[
+        "verify",
+        "--end",
+        "2999-01-01T00:00:00Z",
+        "--format",
+        "json",
+        "--output",
+        output.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(future.code, 3);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).expect("report")).expect("JSON");
+    assert!(report["verdict"].is_null(), "{report}");
+    assert_eq!(report["exit_code"], 3);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("in the future"),
+        "{report}"
+    );
+
+    let on_stdout = run(&["verify", "--select", "nothing-*", "--format", "json"]);
+    assert_eq!(on_stdout.code, 3);
+    assert_eq!(on_stdout.json()["passed"], false);
+    assert!(
+        on_stdout.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no SLOs selected")
+    );
+}
+
+/// A full or closed stdout is an error with a message, not a panic.
+#[test]
+fn unwritable_stdout_exits_3_without_panicking() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists");
+    let result = run_command(binary().args(["compile"]).stdout(full));
+    assert_eq!(result.code, 3, "{}", result.stderr);
+    assert!(
+        result.stderr.contains("cannot write to stdout"),
+        "{}",
+        result.stderr
+    );
+    assert!(!result.stderr.contains("panicked"), "{}", result.stderr);
+}
+
+#[test]
+fn credentials_are_decoded_and_conflicts_refused() {
+    let proxy = Proxy::start(None, Vec::new());
+    let url = proxy.url.replace("http://", "http://alice:s3cr%40t@");
+    let _ = verify_json(
+        &url,
+        &root().join("slos"),
+        &["--select", "dead-letters", "--retries", "0"],
+    );
+    let heads = proxy.heads();
+    let authorization = heads
+        .iter()
+        .flat_map(|head| head.lines())
+        .find(|line| line.to_ascii_lowercase().starts_with("authorization:"))
+        .expect("basic auth is sent");
+    assert!(
+        authorization.ends_with("Basic YWxpY2U6czNjckB0"),
+        "alice:s3cr@t, decoded: {authorization}"
+    );
+
+    let directory = tempfile::tempdir().expect("temp dir");
+    let token = directory.path().join("token");
+    std::fs::write(&token, "abc\ndef\n").expect("written");
+    let two_lines = run(&[
+        "verify",
+        "--prometheus-token-file",
+        token.to_str().expect("UTF-8"),
+        "--end",
+        "now-1h",
+    ]);
+    assert_eq!(two_lines.code, 3);
+    assert!(
+        two_lines
+            .stderr
+            .contains("characters an HTTP header cannot carry"),
+        "{}",
+        two_lines.stderr
+    );
+
+    let both = run_command(binary().env("SUMMIT_SLO_PROMETHEUS_TOKEN", "abc").args([
+        "verify",
+        "--prometheus",
+        "http://u:p@127.0.0.1:9",
+        "--end",
+        "now-1h",
+    ]));
+    assert_eq!(both.code, 3);
+    assert!(both.stderr.contains("give one"), "{}", both.stderr);
+}
+
+#[test]
+fn zero_and_malformed_durations_are_refused() {
+    for (flag, value, expected) in [
+        (
+            "--query-timeout",
+            "0s",
+            "--query-timeout must be longer than 0s",
+        ),
+        (
+            "--scrape-interval",
+            "0s",
+            "--scrape-interval must be longer than 0s",
+        ),
+        ("--window", "10m10m", "largest to smallest"),
+        ("--window", "-10m", "invalid duration '-10m'"),
+    ] {
+        let result = run(&["verify", flag, value, "--end", "now-1h"]);
+        assert_eq!(result.code, 3, "{flag} {value}");
+        assert!(
+            result.stderr.contains(expected),
+            "{flag} {value}: {}",
+            result.stderr
+        );
+    }
+}
+
+/// A compiled query answered in a shape it cannot have is the server's
+/// fault: inconclusive (exit 2), not a spec error.
+#[test]
+fn compiled_query_answered_with_a_matrix_is_a_query_error() {
+    let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1796379000,"1"]]}]}}"#;
+    let (_prometheus, proxy) = fault(Fault::Status(200, matrix.into()));
+    let result = verify_json(&proxy.url, slo_with_marker().path(), &[]);
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    let slo = result.slo("checkout-throughput");
+    assert_eq!(slo["reason"], "query_error");
+    assert!(
+        slo["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("with a range vector (matrix)"),
+        "{slo}"
+    );
+}
+
+#[test]
+fn compile_write_and_check_cover_whole_services() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let target = directory.path().to_str().expect("UTF-8");
+    let selected = run(&["compile", "--write", target, "--select", "dead-letters"]);
+    assert_eq!(
+        selected.code, 3,
+        "a selection would overwrite whole files with part of them"
+    );
+
+    assert_eq!(run(&["compile", "--write", target]).code, 0);
+    let leftover = directory.path().join("retired-service.promql");
+    let header =
+        std::fs::read_to_string(directory.path().join("summit-api.promql")).expect("written");
+    std::fs::write(&leftover, header).expect("written");
+    let check = run(&["compile", "--check", target]);
+    assert_eq!(check.code, 1, "a file for a removed service is stale");
+    assert!(
+        check.stderr.contains("retired-service.promql"),
+        "{}",
+        check.stderr
+    );
+    assert_eq!(run(&["compile", "--write", target]).code, 0);
+    assert!(
+        !leftover.exists(),
+        "--write removes what it wrote for a removed service"
     );
 }

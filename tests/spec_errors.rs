@@ -313,3 +313,124 @@ fn shipped_slos_are_valid() {
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_eq!(result.stdout, "ok: 6 SLOs in 4 services valid\n");
 }
+
+/// An objective no measurement could fail, or none could meet, decides
+/// nothing and is refused.
+#[test]
+fn objectives_that_decide_nothing_are_refused() {
+    let cases = [
+        (
+            "ratio: {errors: 'x_total{code=\"500\"}', total: x_total}",
+            "< 150%",
+            "is always met",
+        ),
+        (
+            "ratio: {errors: 'x_total{code=\"500\"}', total: x_total}",
+            ">= 99.9%",
+            "bounds an error ratio from below",
+        ),
+        (
+            "ratio: {good: 'x_total{code=\"200\"}', total: x_total}",
+            "< 1%",
+            "bounds a success ratio from above",
+        ),
+        (
+            "ratio: {errors: 'x_total{code=\"500\"}', total: x_total}",
+            "< -1%",
+            "can never be met",
+        ),
+        (
+            "increase: {counter: dead_letters_total}",
+            "== -1",
+            "can never be met",
+        ),
+        ("rate: {counter: requests_total}", ">= 0/s", "is always met"),
+        (
+            "latency: {histogram: h_seconds, quantile: 0.5}",
+            "< 0ms",
+            "can never be met",
+        ),
+    ];
+    for (indicator, objective, expected) in cases {
+        let files = SloFiles::new(&format!(
+            "service: checkout\nslos:\n  - name: x\n    indicator: {{{indicator}}}\n    objective: \"{objective}\"\n"
+        ));
+        let result = validate(&files);
+        assert_eq!(result.code, 3, "{indicator} {objective}");
+        assert!(
+            result.stderr.contains(expected),
+            "{indicator} {objective}: {}",
+            result.stderr
+        );
+    }
+    let period = SloFiles::new(
+        "service: checkout\nslos:\n  - name: x\n    indicator: {ratio: {errors: 'x_total{code=\"500\"}', total: x_total}}\n    objective: \"< 1%\"\n    budget_period: 1ms\n",
+    );
+    assert!(
+        validate(&period)
+            .stderr
+            .contains("budget_period must be at least 1h")
+    );
+    let threshold = SloFiles::new(
+        "service: checkout\nslos:\n  - name: x\n    indicator: {latency: {histogram: h_seconds, threshold: -1s}}\n    objective: \">= 99%\"\n",
+    );
+    assert!(
+        validate(&threshold)
+            .stderr
+            .contains("is not a positive duration")
+    );
+}
+
+#[test]
+fn units_come_from_sum_names_and_missing_units_say_how_to_add_one() {
+    let files = SloFiles::new(
+        "service: checkout\nslos:\n  - name: mean-latency\n    indicator: {mean: {sum: http_request_duration_seconds_sum, count: http_request_duration_seconds_count}}\n    objective: \"< 500ms\"\n",
+    );
+    assert_eq!(validate(&files).code, 0, "a histogram's _sum is in seconds");
+    let gauge = SloFiles::new(
+        "service: checkout\nslos:\n  - name: lag\n    indicator: {gauge: {metric: consumer_lag}}\n    objective: \"< 5s\"\n",
+    );
+    let result = validate(&gauge);
+    assert_eq!(result.code, 3);
+    assert!(
+        result.stderr.contains("add 'unit: seconds'"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn stray_document_markers_and_odd_paths() {
+    let files = SloFiles::new(&format!("---\nservice: checkout\nslos:\n{VALID_SLO}---\n"));
+    assert_eq!(
+        validate(&files).code,
+        0,
+        "a trailing --- is an empty document, not an error"
+    );
+
+    let not_a_file = run(&["validate", "--slos", "/dev/null"]);
+    assert_eq!(not_a_file.code, 3);
+    assert!(
+        not_a_file
+            .stderr
+            .contains("/dev/null is not a file or a directory"),
+        "{}",
+        not_a_file.stderr
+    );
+}
+
+#[test]
+fn promql_selector_without_placeholder_is_refused() {
+    let files = SloFiles::new(
+        "service: checkout\nslos:\n  - name: by-hand\n    indicator:\n      promql: {query: 'sum(rate(x[${window}]))', selector: '{job=\"checkout\"}'}\n    objective: \"< 1\"\n",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stderr
+            .contains("'selector' is set but the query has no ${selector}"),
+        "{}",
+        result.stderr
+    );
+}

@@ -247,13 +247,16 @@ fn release_without_traffic_is_inconclusive_never_green() {
     );
     let availability = run.slo("graphql-availability");
     assert_eq!(availability["verdict"], "inconclusive");
-    assert_eq!(availability["reason"], "nan");
+    assert_eq!(
+        availability["reason"], "too_few_events",
+        "min_events comes before the NaN"
+    );
     assert_eq!(availability["value_text"], "NaN");
     assert!(
         availability["message"]
             .as_str()
             .unwrap_or_default()
-            .contains("no traffic: 0 requests in window"),
+            .contains("only 0 requests in window (min_events 1000)"),
         "{availability}"
     );
     for name in ["path-query-3hop-p95", "get-set-mean-latency"] {

@@ -116,7 +116,7 @@ pub struct WindowArgs {
     /// Length of the window [default: 10m, or --end minus --start].
     ///
     /// Prometheus duration syntax: 90s, 10m, 1h30m.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub window: Option<String>,
 
     /// End of the window: RFC 3339, Unix seconds, `now` or `now-15m`
@@ -124,14 +124,14 @@ pub struct WindowArgs {
     ///
     /// Every query is evaluated at this instant. An end in the future is
     /// refused (exit 3).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub end: Option<String>,
 
     /// Start of the window: RFC 3339, Unix seconds, or `now-25m`.
     ///
-    /// With --end, the window is the span between them; with --window,
-    /// the window starts here.
-    #[arg(long, value_name = "TIME")]
+    /// Alone, the window runs from here until now; with --end, between the
+    /// two; with --window, for that long from here.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub start: Option<String>,
 
     /// Wait until this long after the window's end before querying, so

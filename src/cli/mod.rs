@@ -76,20 +76,63 @@ fn colour_on_stderr() -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
-/// Loads the SLO files and applies `--select`, printing any problem.
+/// Why a command stopped before it could give a verdict.
+#[derive(Debug)]
+pub struct Stop {
+    /// The exit code (3: the tool could not run).
+    pub code: u8,
+    /// One line for logs and JSON.
+    pub message: String,
+    /// A full rendering for the terminal, when there is more than the line
+    /// (spec diagnostics).
+    pub rendered: Option<String>,
+}
+
+impl Stop {
+    /// A stop with exit code 3 and a one-line message.
+    pub fn new(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: EXIT_CANNOT_RUN,
+            message: message.to_string(),
+            rendered: None,
+        }
+    }
+
+    /// Prints the stop on stderr.
+    pub fn print(&self) {
+        match &self.rendered {
+            Some(rendered) => eprint!("{rendered}"),
+            None => eprintln!("error: {}", self.message),
+        }
+    }
+}
+
+/// Loads the SLO files and applies `--select`.
 fn load_selected(
     paths: &[PathBuf],
     patterns: &[String],
-) -> Result<(Vec<ServiceSpec>, Vec<crate::spec::Slo>), u8> {
+) -> Result<(Vec<ServiceSpec>, Vec<crate::spec::Slo>), Stop> {
     let services = crate::spec::load(paths).map_err(|errors| {
-        eprint!("{}", render_spec_errors(&errors, colour_on_stderr()));
-        EXIT_CANNOT_RUN
+        let lines: Vec<String> = errors.diagnostics.iter().map(|d| d.one_line()).collect();
+        Stop {
+            code: EXIT_CANNOT_RUN,
+            message: format!("invalid SLO files: {}", lines.join("; ")),
+            rendered: Some(render_spec_errors(&errors, colour_on_stderr())),
+        }
     })?;
-    let selected = select(&services, patterns).map_err(|message| {
-        eprintln!("error: {message}");
-        EXIT_CANNOT_RUN
-    })?;
+    let selected = select(&services, patterns).map_err(Stop::new)?;
     Ok((services, selected))
+}
+
+/// Writes to stdout, reporting a closed or full stdout instead of
+/// panicking.
+pub fn write_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|error| format!("cannot write to stdout: {error}"))
 }
 
 /// Renders every spec problem as a miette report, then a count.

@@ -13,6 +13,20 @@ pub fn select(services: &[ServiceSpec], patterns: &[String]) -> Result<Vec<Slo>,
         .filter(|slo| patterns.is_empty() || patterns.iter().any(|pattern| matches(pattern, slo)))
         .map(|slo| (*slo).clone())
         .collect();
+    // A pattern that matches nothing is a typo even when another pattern
+    // matches: the SLO the user meant would silently go unjudged.
+    let unmatched: Vec<String> = patterns
+        .iter()
+        .filter(|pattern| !all.iter().any(|slo| matches(pattern, slo)))
+        .map(|pattern| format!("'{pattern}'"))
+        .collect();
+    if !chosen.is_empty() && !unmatched.is_empty() {
+        return Err(format!(
+            "--select {} matched none of the {} SLOs; every pattern must select something",
+            unmatched.join(", "),
+            all.len()
+        ));
+    }
     if chosen.is_empty() {
         let filter = if patterns.is_empty() {
             "the SLO files".to_string()

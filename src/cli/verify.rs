@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::args::{PrometheusArgs, VerifyArgs};
-use super::{fail, load_selected};
-use crate::eval::{self, VerifyOptions};
+use super::{Stop, fail, load_selected, write_stdout};
+use crate::eval::{self, Verification, VerifyOptions};
 use crate::prometheus::{Client, ClientConfig};
 use crate::report::{self, Format};
 use crate::time::{format_duration, format_instant, parse_duration};
@@ -21,50 +21,42 @@ const ASSUMED_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Runs `verify` and returns the exit code.
 pub fn run(args: VerifyArgs) -> u8 {
-    let (_, slos) = match load_selected(&args.input.slos, &args.input.select) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    match verify(&args) {
+        Ok(verification) => deliver(&args, &verification),
+        Err(stop) => {
+            stop.print();
+            deliver_stop(&args, &stop);
+            stop.code
+        }
+    }
+}
 
-    let window = match Window::resolve(
+fn verify(args: &VerifyArgs) -> Result<Verification, Stop> {
+    let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
+    let window = Window::resolve(
         &WindowRequest {
             start: args.window.start.clone(),
             end: args.window.end.clone(),
             window: args.window.window.clone(),
         },
         crate::time::now(),
-    ) {
-        Ok(window) => window,
-        Err(error) => return fail(error),
-    };
-    let scrape_interval = match optional_duration(&args.window.scrape_interval, "--scrape-interval")
-    {
-        Ok(interval) => interval,
-        Err(code) => return code,
-    };
-    let settle = match optional_duration(&args.window.settle, "--settle") {
-        Ok(settle) => settle,
-        Err(code) => return code,
-    };
-    let config = match client_config(&args.prometheus) {
-        Ok(config) => config,
-        Err(message) => return fail(message),
-    };
+    )
+    .map_err(Stop::new)?;
+    let scrape_interval = positive_duration(&args.window.scrape_interval, "--scrape-interval")?;
+    let settle = optional_duration(&args.window.settle, "--settle")?;
+    let config = client_config(&args.prometheus).map_err(Stop::new)?;
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
-    };
-    let result = runtime.block_on(async {
-        let client = Client::new(config)?;
+        .map_err(|error| Stop::new(format!("cannot start the async runtime: {error}")))?;
+    runtime.block_on(async {
+        let client = Client::new(config).map_err(Stop::new)?;
         let scrape_interval = match scrape_interval {
             Some(interval) => Some(interval),
             None => discover_scrape_interval(&client).await,
         };
-        check_compiles(&slos, &window, scrape_interval)?;
+        check_compiles(&slos, &window, scrape_interval).map_err(Stop::new)?;
         let settle = settle.unwrap_or(scrape_interval.unwrap_or(ASSUMED_SCRAPE_INTERVAL) * 2);
         wait_for_settle(window, settle).await;
         let options = VerifyOptions {
@@ -75,34 +67,60 @@ pub fn run(args: VerifyArgs) -> u8 {
         };
         eval::verify(&slos, &client, &options)
             .await
-            .map_err(|error| error.to_string())
-    });
-    let verification = match result {
-        Ok(verification) => verification,
-        Err(message) => return fail(message),
-    };
-
-    let width = table_width();
-    let text = report::render(&verification, args.output.format, width);
-    if let Some(path) = &args.output.output {
-        if let Err(error) = write_report(path, &text) {
-            return fail(error);
-        }
-        eprintln!("{}", report::table::summary(&verification));
-        eprintln!("report written to {}", path.display());
-    } else {
-        print!("{text}");
-        if args.output.format != Format::Table {
-            eprintln!("{}", report::table::summary(&verification));
-        }
-    }
-    verification.exit_code
+            .map_err(Stop::new)
+    })
 }
 
-fn optional_duration(text: &Option<String>, flag: &str) -> Result<Option<Duration>, u8> {
+/// Writes the report where it belongs and returns the verdict's exit code.
+fn deliver(args: &VerifyArgs, verification: &Verification) -> u8 {
+    let text = report::render(verification, args.output.format, table_width());
+    let written = match &args.output.output {
+        Some(path) => write_report(path, &text).map(|()| {
+            eprintln!("{}", report::table::summary(verification));
+            eprintln!("report written to {}", path.display());
+        }),
+        None => write_stdout(&text).map(|()| {
+            if args.output.format != Format::Table {
+                eprintln!("{}", report::table::summary(verification));
+            }
+        }),
+    };
+    match written {
+        Ok(()) => verification.exit_code,
+        Err(message) => fail(message),
+    }
+}
+
+/// A run that stopped early still leaves a report saying so: JSON
+/// consumers get a document with the error, and an --output file never
+/// keeps an earlier run's verdict.
+fn deliver_stop(args: &VerifyArgs, stop: &Stop) {
+    let text = match args.output.format {
+        Format::Json => report::json::render_error(&stop.message, stop.code),
+        Format::Table => format!("error: {}\n", stop.message),
+    };
+    let written = match (&args.output.output, args.output.format) {
+        (Some(path), _) => write_report(path, &text),
+        (None, Format::Json) => write_stdout(&text),
+        (None, Format::Table) => Ok(()),
+    };
+    if let Err(message) = written {
+        eprintln!("error: {message}");
+    }
+}
+
+fn optional_duration(text: &Option<String>, flag: &str) -> Result<Option<Duration>, Stop> {
     text.as_deref()
-        .map(|text| parse_duration(text).map_err(|error| fail(format!("{flag}: {error}"))))
+        .map(|text| parse_duration(text).map_err(|error| Stop::new(format!("{flag}: {error}"))))
         .transpose()
+}
+
+fn positive_duration(text: &Option<String>, flag: &str) -> Result<Option<Duration>, Stop> {
+    let duration = optional_duration(text, flag)?;
+    if duration.is_some_and(|duration| duration.is_zero()) {
+        return Err(Stop::new(format!("{flag} must be longer than 0s")));
+    }
+    Ok(duration)
 }
 
 /// The client settings from flags and environment. The token comes only
@@ -121,18 +139,41 @@ fn client_config(args: &PrometheusArgs) -> Result<ClientConfig, String> {
         ));
     }
     let mut config = ClientConfig::new(url);
-    config.query_timeout =
-        parse_duration(&args.query_timeout).map_err(|error| format!("--query-timeout: {error}"))?;
-    config.deadline =
-        Some(parse_duration(&args.deadline).map_err(|error| format!("--deadline: {error}"))?);
+    let positive = |text: &str, flag: &str| match parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err(format!("{flag} must be longer than 0s")),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(format!("{flag}: {error}")),
+    };
+    config.query_timeout = positive(&args.query_timeout, "--query-timeout")?;
+    config.deadline = Some(positive(&args.deadline, "--deadline")?);
     config.retries = args.retries;
     config.concurrency = usize::from(args.concurrency);
-    config.bearer_token = match &args.prometheus_token_file {
-        Some(path) => Some(read_token(path)?),
-        None => std::env::var("SUMMIT_SLO_PROMETHEUS_TOKEN")
-            .ok()
-            .filter(|token| !token.is_empty()),
+    let environment = std::env::var("SUMMIT_SLO_PROMETHEUS_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty());
+    config.bearer_token = match (&args.prometheus_token_file, environment) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "both SUMMIT_SLO_PROMETHEUS_TOKEN and a token file are set; give one".to_string(),
+            );
+        }
+        (Some(path), None) => Some(read_token(path)?),
+        (None, token) => token,
     };
+    if let Some(token) = &config.bearer_token {
+        if !config.url.username().is_empty() {
+            return Err(
+                "the URL has user:password and a bearer token is set; give one".to_string(),
+            );
+        }
+        if token.chars().any(char::is_control) || !token.is_ascii() {
+            return Err(
+                "the bearer token has characters an HTTP header cannot carry (a line break, \
+                 or non-ASCII text)"
+                    .to_string(),
+            );
+        }
+    }
     Ok(config)
 }
 

@@ -241,6 +241,15 @@ impl CompiledSlo {
             slo.objective.text,
             slo.indicator.unit()
         );
+        if let Indicator::Latency(latency) = &slo.indicator
+            && matches!(latency.target, LatencyTarget::Under { .. })
+        {
+            let _ = writeln!(
+                text,
+                "# the bucket edge is matched by number; verify uses the `le` spellings the \
+                 server holds"
+            );
+        }
         let _ = writeln!(text, "{}", self.window.value);
         let extras = [
             ("events", &self.window.events),

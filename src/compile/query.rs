@@ -19,7 +19,7 @@ pub struct IndicatorQueries {
     pub events: Option<String>,
     /// A ratio's numerator per group, to catch `good > total`.
     pub numerator: Option<String>,
-    /// A quantile's bucket increases per `le` (and group), to catch
+    /// A histogram's bucket increases per `le` (and group), to catch
     /// buckets that decrease with `le`.
     pub buckets: Option<String>,
 }
@@ -50,21 +50,19 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
             let bucket = format!("{}_bucket", latency.histogram);
             let count = format!("{}_count", latency.histogram);
             let events = sum(increase(&latency.selector, &count, &[], range));
+            let buckets = aggregate(
+                "sum",
+                context.by,
+                &["le"],
+                &increase(&latency.selector, &bucket, &[], range),
+            );
             match &latency.target {
-                LatencyTarget::Quantile(quantile) => {
-                    let buckets = aggregate(
-                        "sum",
-                        context.by,
-                        &["le"],
-                        &increase(&latency.selector, &bucket, &[], range),
-                    );
-                    IndicatorQueries {
-                        value: format!("histogram_quantile({quantile}, {buckets})"),
-                        events: Some(events),
-                        numerator: None,
-                        buckets: Some(buckets),
-                    }
-                }
+                LatencyTarget::Quantile(quantile) => IndicatorQueries {
+                    value: format!("histogram_quantile({quantile}, {buckets})"),
+                    events: Some(events),
+                    numerator: None,
+                    buckets: Some(buckets),
+                },
                 LatencyTarget::Under { bound, .. } => {
                     let le = le_matcher(*bound, context.le_spellings);
                     let under = sum(increase(&latency.selector, &bucket, &[le], range));
@@ -72,7 +70,7 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
                         value: format!("{under} / {events}"),
                         events: Some(events),
                         numerator: Some(under),
-                        buckets: None,
+                        buckets: Some(buckets),
                     }
                 }
             }

@@ -50,7 +50,7 @@ fn single_value(answer: &Result<QueryResult, QueryError>) -> Result<f64, String>
         return Err(format!("partial data: {}", result.warnings.join("; ")));
     }
     match &result.data {
-        ResultData::Scalar(value) => Ok(*value),
+        ResultData::Scalar(sample) => Ok(sample.value),
         ResultData::Vector(samples) => match samples.as_slice() {
             [] => Err("no data".to_string()),
             [sample] => Ok(sample.value),

@@ -11,7 +11,7 @@ use super::conditions::{apply_preconditions, judge_preconditions, judge_sustaine
 use super::outcome::{Budget, GroupOutcome, Reason, SloOutcome, Verdict};
 use super::series::{buckets_by_group, by_labels, format_labels, lookup, samples_of};
 use crate::compile::CompiledSlo;
-use crate::prometheus::{QueryError, QueryResult, Sample, shorten};
+use crate::prometheus::{QueryError, QueryResult, ResultData, Sample, shorten};
 use crate::spec::quantity::significant;
 use crate::spec::{Indicator, LatencyTarget, NoData, RatioKind, Slo};
 use crate::window::Window;
@@ -58,7 +58,12 @@ pub fn judge(compiled: &CompiledSlo, answers: Answers, options: &JudgeOptions) -
     {
         judge_sustained(slo, plan, answer, &mut outcome);
     }
-    outcome.budget = budget(slo, outcome.value, options.window);
+    if matches!(
+        outcome.verdict,
+        Verdict::Pass | Verdict::Warn | Verdict::Fail
+    ) {
+        outcome.budget = budget(slo, outcome.value, options.window);
+    }
     outcome
 }
 
@@ -70,87 +75,183 @@ fn judge_window(
 ) {
     let slo = &compiled.slo;
     let auxiliaries = [
-        ("events", &answers.events),
-        ("numerator", &answers.numerator),
-        ("buckets", &answers.buckets),
+        ("events", compiled.window.events.as_deref(), &answers.events),
+        (
+            "numerator",
+            compiled.window.numerator.as_deref(),
+            &answers.numerator,
+        ),
+        (
+            "buckets",
+            compiled.window.buckets.as_deref(),
+            &answers.buckets,
+        ),
     ];
 
     let value = match &answers.value {
         Ok(value) => value,
         Err(error) => return query_failed(outcome, "", &compiled.window.value, error),
     };
-    for (name, answer) in auxiliaries {
+    for (name, query, answer) in &auxiliaries {
         if let Some(Err(error)) = answer {
-            let query = match name {
-                "events" => compiled.window.events.as_deref(),
-                "numerator" => compiled.window.numerator.as_deref(),
-                _ => compiled.window.buckets.as_deref(),
-            };
             return query_failed(outcome, name, query.unwrap_or_default(), error);
         }
     }
-
-    let answered = std::iter::once(value).chain(
-        auxiliaries
-            .iter()
-            .filter_map(|(_, answer)| answer.as_ref().and_then(|answer| answer.as_ref().ok())),
-    );
-    let mut warnings = Vec::new();
-    for result in answered {
-        warnings.extend(result.warnings.iter().cloned());
-        outcome.notices.extend(result.infos.iter().cloned());
+    let answered: Vec<(&str, &QueryResult)> =
+        std::iter::once((compiled.window.value.as_str(), value))
+            .chain(
+                auxiliaries
+                    .iter()
+                    .filter_map(|(_, query, answer)| match (query, answer) {
+                        (Some(query), Some(Ok(result))) => Some((*query, result)),
+                        _ => None,
+                    }),
+            )
+            .collect();
+    for (query, result) in &answered {
+        if let Some(problem) = wrong_time(result, options.window.end) {
+            let error = QueryError::Http {
+                status: 200,
+                detail: problem,
+            };
+            return query_failed(outcome, "", query, &error);
+        }
     }
-    outcome.notices.extend(warnings.iter().cloned());
+    let warnings: Vec<String> = answered
+        .iter()
+        .flat_map(|(_, result)| result.warnings.iter().cloned())
+        .collect();
+    outcome.notices = answered
+        .iter()
+        .flat_map(|(_, result)| result.infos.iter().cloned())
+        .collect();
+    outcome.warnings = warnings.clone();
 
-    let samples = match samples_of(&value.data) {
+    let Some(samples) = shaped_samples(slo, &value.data, outcome) else {
+        return;
+    };
+    if samples.is_empty() {
+        return no_data(slo, outcome, options);
+    }
+    if let Some(label) = missing_group_label(slo, &samples) {
+        outcome.reason = Some(Reason::GroupLabelMissing);
+        outcome.detail = format!(
+            "label '{label}' in 'by' is on none of the series, so every series fell into one \
+             group; check its spelling"
+        );
+        return;
+    }
+
+    let groups = judge_groups(slo, answers, &samples, options);
+    summarise_groups(slo, groups, outcome);
+    apply_warnings(slo, &warnings, options, outcome);
+}
+
+/// An instant answer is for the window's end; a server (or proxy) that
+/// answers for another time (its own "now", say) would judge other data.
+fn wrong_time(result: &QueryResult, end: jiff::Timestamp) -> Option<String> {
+    let expected = end.as_millisecond() as f64 / 1000.0;
+    let times: Vec<f64> = match &result.data {
+        ResultData::Vector(samples) => samples.iter().map(|sample| sample.time).collect(),
+        ResultData::Scalar(sample) => vec![sample.time],
+        ResultData::Matrix(_) | ResultData::String(_) => Vec::new(),
+    };
+    let off = times
+        .into_iter()
+        .find(|time| (time - expected).abs() > 1.0)?;
+    Some(format!(
+        "the answer is for Unix time {off}, not for the window's end {expected}; the server \
+         ignored the query's time"
+    ))
+}
+
+/// The samples of the value answer, when its shape is one a judgement can
+/// use. A hand-written query of the wrong shape is a spec error; a compiled
+/// one answered in the wrong shape is the server's fault.
+fn shaped_samples(slo: &Slo, data: &ResultData, outcome: &mut SloOutcome) -> Option<Vec<Sample>> {
+    let hand_written = matches!(slo.indicator, Indicator::Promql(_));
+    let samples = match samples_of(data) {
         Ok(samples) => samples,
-        Err(kind) => {
+        Err(kind) if hand_written => {
             outcome.reason = Some(Reason::UnsupportedResult);
             outcome.detail = format!(
                 "the query returned a {kind}; it must return an instant vector or a scalar \
                  (wrap range vectors in a function such as rate())"
             );
-            return;
+            return None;
+        }
+        Err(kind) => {
+            outcome.reason = Some(Reason::QueryError);
+            outcome.detail = format!(
+                "the server answered a compiled query with a {kind} where an instant vector \
+                 belongs; query: {}",
+                shorten(&outcome.query, 160)
+            );
+            return None;
         }
     };
     let grouped = !slo.by.is_empty() || slo.per_series;
-    if !grouped && samples.len() > 1 {
-        outcome.reason = Some(Reason::TooManySeries);
+    let mut seen = std::collections::BTreeSet::new();
+    let duplicated = samples.iter().any(|sample| !seen.insert(&sample.labels));
+    if (!grouped && samples.len() > 1) || duplicated {
         let listed: Vec<String> = samples
             .iter()
             .take(5)
-            .map(|s| format_labels(&s.labels))
+            .map(|sample| format_labels(&sample.labels))
             .collect();
         let more = if samples.len() > 5 { ", …" } else { "" };
-        outcome.detail = format!(
-            "expected 1 series, got {} ({}{more}); aggregate the query or set per_series: all",
-            samples.len(),
-            listed.join(", ")
-        );
-        return;
+        let listed = format!("{}{more}", listed.join(", "));
+        if hand_written && !duplicated {
+            outcome.reason = Some(Reason::TooManySeries);
+            outcome.detail = format!(
+                "expected 1 series, got {} ({listed}); aggregate the query or set per_series: all",
+                samples.len()
+            );
+        } else {
+            outcome.reason = Some(Reason::QueryError);
+            outcome.detail = format!(
+                "the server answered with {} series ({listed}) where each group appears once; \
+                 query: {}",
+                samples.len(),
+                shorten(&outcome.query, 160)
+            );
+        }
+        return None;
     }
-    if samples.is_empty() {
-        return no_data(slo, outcome, options);
-    }
+    Some(samples)
+}
 
-    let events = answers
-        .events
-        .as_ref()
-        .and_then(|answer| answer.as_ref().ok())
-        .map(by_labels);
-    let numerators = answers
-        .numerator
-        .as_ref()
-        .and_then(|answer| answer.as_ref().ok())
-        .map(by_labels);
-    let buckets = answers
-        .buckets
-        .as_ref()
-        .and_then(|answer| answer.as_ref().ok())
-        .map(buckets_by_group);
+/// A `by` label that no series carries is almost always a typo: the SLO
+/// would silently be judged as one group.
+fn missing_group_label<'a>(slo: &'a Slo, samples: &[Sample]) -> Option<&'a str> {
+    slo.by
+        .iter()
+        .find(|label| {
+            samples
+                .iter()
+                .all(|sample| !sample.labels.contains_key(*label))
+        })
+        .map(String::as_str)
+}
+
+fn judge_groups(
+    slo: &Slo,
+    answers: &Answers,
+    samples: &[Sample],
+    options: &JudgeOptions,
+) -> Vec<GroupOutcome> {
+    let successful = |answer: &Option<Result<QueryResult, QueryError>>| {
+        answer
+            .as_ref()
+            .and_then(|answer| answer.as_ref().ok())
+            .cloned()
+    };
+    let events = successful(&answers.events).map(|result| by_labels(&result));
+    let numerators = successful(&answers.numerator).map(|result| by_labels(&result));
+    let buckets = successful(&answers.buckets).map(|result| buckets_by_group(&result));
     let window_seconds = options.window.duration().as_secs_f64();
 
-    let groups: Vec<GroupOutcome> = samples
+    samples
         .iter()
         .map(|sample| {
             let events = match &slo.indicator {
@@ -169,19 +270,23 @@ fn judge_window(
             };
             judge_group(slo, sample, &evidence)
         })
-        .collect();
+        .collect()
+}
 
+/// The SLO takes its worst group's verdict, value and reason.
+fn summarise_groups(slo: &Slo, groups: Vec<GroupOutcome>, outcome: &mut SloOutcome) {
+    let grouped = !slo.by.is_empty() || slo.per_series;
     let worst = worst_group(slo, &groups);
     outcome.verdict = worst.verdict;
     outcome.value = worst.value;
     outcome.reason = worst.reason;
     outcome.detail = if grouped {
-        let failing = groups
+        let alike = groups
             .iter()
             .filter(|group| group.verdict == worst.verdict)
             .count();
         let of = if groups.len() > 1 && worst.verdict != Verdict::Pass {
-            format!(" ({failing} of {} groups)", groups.len())
+            format!(" ({alike} of {} groups)", groups.len())
         } else {
             String::new()
         };
@@ -193,27 +298,36 @@ fn judge_window(
     if grouped {
         outcome.groups = groups;
     }
+}
 
-    if !warnings.is_empty() {
-        if options.allow_partial {
-            outcome.partial = true;
-            if outcome.reason.is_none() {
-                outcome.reason = Some(Reason::PartialResponse);
-            }
-        } else {
-            outcome.verdict = Verdict::Inconclusive;
-            outcome.reason = Some(Reason::PartialResponse);
-            outcome.detail = format!(
-                "the server answered from partial data ({}); {} is not trusted \
-                 (--allow-partial uses it)",
-                warnings.join("; "),
-                outcome.value.map_or("the value".to_string(), |value| slo
-                    .indicator
-                    .unit()
-                    .format(value))
-            );
-        }
+/// Server warnings mean the answer may not cover all the data: the value
+/// is not trusted unless `--allow-partial` says to use it.
+fn apply_warnings(
+    slo: &Slo,
+    warnings: &[String],
+    options: &JudgeOptions,
+    outcome: &mut SloOutcome,
+) {
+    if warnings.is_empty() {
+        return;
     }
+    if options.allow_partial {
+        outcome.partial = true;
+        if outcome.reason.is_none() {
+            outcome.reason = Some(Reason::PartialResponse);
+        }
+        return;
+    }
+    let value = outcome.value.map_or("the value".to_string(), |value| {
+        slo.indicator.unit().format(value)
+    });
+    outcome.verdict = Verdict::Inconclusive;
+    outcome.reason = Some(Reason::PartialResponse);
+    outcome.detail = format!(
+        "the server warned that its answer may be incomplete ({}); {value} is not trusted \
+         (--allow-partial uses it)",
+        warnings.join("; ")
+    );
 }
 
 struct Evidence<'a> {
@@ -235,6 +349,20 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
         events: evidence.events,
     };
 
+    // An explicit minimum comes first: zero events are too few, and no_data
+    // must not turn them into a pass.
+    if let (Some(minimum), Some(events)) = (slo.min_events, evidence.events)
+        && events >= 0.0
+        && events < minimum
+    {
+        group.reason = Some(Reason::TooFewEvents);
+        group.detail = format!(
+            "only {} {noun} in window (min_events {})",
+            format_count(events),
+            significant(minimum)
+        );
+        return group;
+    }
     if value.is_nan() {
         group.reason = Some(Reason::Nan);
         group.detail = match (evidence.events, &slo.indicator) {
@@ -256,29 +384,16 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
         );
         return group;
     }
-    if let Some(events) = evidence.events {
-        // Where events are the denominator, zero of them means the value
-        // describes nothing, even without min_events. A rate or increase of
-        // zero is a real measurement (no dead letters).
-        let denominator = !matches!(slo.indicator, Indicator::Rate(_) | Indicator::Increase(_));
-        let too_few = match slo.min_events {
-            Some(minimum) => events < minimum,
-            None => denominator && events <= 0.0,
-        };
-        if too_few {
-            group.reason = Some(Reason::TooFewEvents);
-            group.detail = match slo.min_events {
-                Some(minimum) => format!(
-                    "only {} {noun} in window (min_events {})",
-                    format_count(events),
-                    significant(minimum)
-                ),
-                None => format!("0 {noun} in window"),
-            };
-            return group;
-        }
+    // Where events are the denominator, zero of them means the value
+    // describes nothing. A rate or increase of zero is a real measurement
+    // (no dead letters).
+    let denominator = !matches!(slo.indicator, Indicator::Rate(_) | Indicator::Increase(_));
+    if denominator && evidence.events == Some(0.0) {
+        group.reason = Some(Reason::TooFewEvents);
+        group.detail = format!("0 {noun} in window");
+        return group;
     }
-    if let Some(problem) = impossible(slo, evidence) {
+    if let Some(problem) = impossible(slo, value, evidence) {
         group.reason = Some(Reason::InvalidData);
         group.detail = problem;
         return group;
@@ -314,8 +429,17 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
 /// event) absorbs what is not an error: `increase()` extrapolates each series
 /// on its own, and client libraries scrape a histogram's buckets one at a
 /// time while observations land.
-fn impossible(slo: &Slo, evidence: &Evidence<'_>) -> Option<String> {
+fn impossible(slo: &Slo, value: f64, evidence: &Evidence<'_>) -> Option<String> {
     let exceeds = |part: f64, whole: f64| part > whole + (whole.abs() * 1e-3).max(1.0);
+    if let Some(events) = evidence.events
+        && events < 0.0
+    {
+        return Some(format!(
+            "{} {} in window; counts cannot be negative",
+            significant(events),
+            slo.indicator.event_noun()
+        ));
+    }
     if let (Some(numerator), Some(total)) = (evidence.numerator, evidence.events) {
         let (part, whole) = match &slo.indicator {
             Indicator::Ratio(ratio) => match ratio.kind {
@@ -332,6 +456,12 @@ fn impossible(slo: &Slo, evidence: &Evidence<'_>) -> Option<String> {
                 significant(total)
             ));
         }
+    }
+    if slo.indicator.unit() == crate::spec::Unit::Ratio && !(-1e-9..=1.001).contains(&value) {
+        return Some(format!(
+            "a ratio of {} cannot be; shares lie between 0% and 100%",
+            slo.indicator.unit().format(value)
+        ));
     }
     let buckets = evidence.buckets?;
     for pair in buckets.windows(2) {
@@ -491,6 +621,7 @@ mod tests {
         Ok(QueryResult {
             data: ResultData::Vector(vec![Sample {
                 labels: Labels::new(),
+                time: 1_796_379_000.0,
                 value,
             }]),
             warnings: Vec::new(),
@@ -624,7 +755,7 @@ mod tests {
     }
 
     /// C22: fail outranks inconclusive, which outranks pass; a spec error
-    /// found at run time exits 3.
+    /// found at run time exits 3 unless something definitely failed.
     #[test]
     fn roll_up_takes_the_most_severe() {
         let slo = compiled(GAUGE, "< 1000");
@@ -632,6 +763,7 @@ mod tests {
         let fail = judge(&slo, answers(2000.0, Some(40.0), None), &options());
         let unknown = judge(&slo, answers(f64::NAN, Some(40.0), None), &options());
 
+        let fail_again = fail.clone();
         let mixed = Verification::new(window(), vec![pass.clone(), unknown.clone(), fail], false);
         assert_eq!((mixed.verdict, mixed.exit_code), (Verdict::Fail, 1));
         let unsure = Verification::new(window(), vec![pass.clone(), unknown], false);
@@ -643,6 +775,11 @@ mod tests {
         let mut spec_error = pass.clone();
         spec_error.verdict = Verdict::Inconclusive;
         spec_error.reason = Some(Reason::TooManySeries);
+        let with_failure = Verification::new(window(), vec![spec_error.clone(), fail_again], false);
+        assert_eq!(
+            with_failure.exit_code, 1,
+            "a definite failure wins over a spec error"
+        );
         assert_eq!(
             Verification::new(window(), vec![pass, spec_error], false).exit_code,
             3

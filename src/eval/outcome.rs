@@ -69,6 +69,8 @@ pub enum Reason {
     UnsupportedResult,
     /// No bucket edge of the histogram equals the latency threshold.
     BucketNotFound,
+    /// A `by` label is on none of the series (a typo).
+    GroupLabelMissing,
 }
 
 impl Reason {
@@ -87,6 +89,7 @@ impl Reason {
             Self::TooManySeries => "too_many_series",
             Self::UnsupportedResult => "unsupported_result",
             Self::BucketNotFound => "bucket_not_found",
+            Self::GroupLabelMissing => "group_label_missing",
         }
     }
 
@@ -95,7 +98,10 @@ impl Reason {
     pub fn is_spec_error(self) -> bool {
         matches!(
             self,
-            Self::TooManySeries | Self::UnsupportedResult | Self::BucketNotFound
+            Self::TooManySeries
+                | Self::UnsupportedResult
+                | Self::BucketNotFound
+                | Self::GroupLabelMissing
         )
     }
 }
@@ -198,7 +204,9 @@ pub struct SloOutcome {
     pub budget: Option<Budget>,
     /// True when the value was computed from partial data (`--allow-partial`).
     pub partial: bool,
-    /// Warnings and notes from the server, echoed.
+    /// Warnings from the server: the answer may be incomplete.
+    pub warnings: Vec<String>,
+    /// Informational notes from the server (Prometheus 3 `infos`).
     pub notices: Vec<String>,
 }
 
@@ -218,6 +226,7 @@ impl SloOutcome {
             sustained: None,
             budget: None,
             partial: false,
+            warnings: Vec::new(),
             notices: Vec::new(),
         }
     }
@@ -253,7 +262,9 @@ pub struct Verification {
 
 impl Verification {
     /// Rolls the outcomes up: fail outranks inconclusive, which outranks
-    /// warn and pass. With `strict`, a warn fails the run.
+    /// warn and pass. Exit codes: 1 on any failure, else 3 when an SLO's
+    /// spec proved wrong at run time, else 2 when any SLO is inconclusive,
+    /// else 0 (1 for a warn with `strict`).
     pub fn new(window: Window, outcomes: Vec<SloOutcome>, strict: bool) -> Self {
         let verdict = outcomes
             .iter()
@@ -263,16 +274,14 @@ impl Verification {
         let spec_error = outcomes
             .iter()
             .any(|outcome| outcome.reason.is_some_and(Reason::is_spec_error));
-        let exit_code = if spec_error {
-            3
-        } else {
-            match verdict {
-                Verdict::Pass => 0,
-                Verdict::Warn if strict => 1,
-                Verdict::Warn => 0,
-                Verdict::Fail => 1,
-                Verdict::Inconclusive => 2,
-            }
+        // A definite failure is the most important fact a gate can report,
+        // so it wins even over an SLO whose spec turned out to be wrong.
+        let exit_code = match verdict {
+            Verdict::Fail => 1,
+            _ if spec_error => 3,
+            Verdict::Inconclusive => 2,
+            Verdict::Warn if strict => 1,
+            Verdict::Warn | Verdict::Pass => 0,
         };
         Self {
             window,

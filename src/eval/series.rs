@@ -10,10 +10,7 @@ use crate::prometheus::{Labels, QueryResult, ResultData, Sample, parse_bucket_bo
 pub fn samples_of(data: &ResultData) -> Result<Vec<Sample>, &'static str> {
     match data {
         ResultData::Vector(samples) => Ok(samples.clone()),
-        ResultData::Scalar(value) => Ok(vec![Sample {
-            labels: Labels::new(),
-            value: *value,
-        }]),
+        ResultData::Scalar(sample) => Ok(vec![sample.clone()]),
         ResultData::Matrix(_) => Err("range vector (matrix)"),
         ResultData::String(_) => Err("string"),
     }

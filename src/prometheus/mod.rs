@@ -90,6 +90,14 @@ pub enum QueryError {
         /// The cause.
         detail: String,
     },
+    /// The connection broke while the answer was being read.
+    #[error("the answer from {url} was cut off: {detail}")]
+    Interrupted {
+        /// The server (without credentials).
+        url: String,
+        /// The cause.
+        detail: String,
+    },
     /// One attempt took longer than the per-query timeout.
     #[error("no answer within {0}")]
     Timeout(String),
@@ -108,7 +116,7 @@ impl QueryError {
             Self::Api { status, .. } | Self::Http { status, .. } => {
                 *status == 429 || *status >= 500
             }
-            Self::Transport { .. } | Self::Timeout(_) => true,
+            Self::Transport { .. } | Self::Interrupted { .. } | Self::Timeout(_) => true,
             Self::Deadline(_) | Self::TooLarge(_) => false,
         }
     }
@@ -144,10 +152,16 @@ impl Client {
     /// A client for the configured server; the deadline starts now.
     pub fn new(config: ClientConfig) -> Result<Self, String> {
         let mut config = config;
+        // The URL holds credentials percent-encoded (`s3cr%40t` for `s3cr@t`).
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let basic_auth = (!config.url.username().is_empty()).then(|| {
             (
-                config.url.username().to_string(),
-                config.url.password().unwrap_or_default().to_string(),
+                decode(config.url.username()),
+                decode(config.url.password().unwrap_or_default()),
             )
         });
         // Credentials move into headers so the URL can be shown anywhere.
@@ -281,23 +295,36 @@ impl Client {
         let mut backoff = self.config.backoff;
         let mut attempt = 0;
         loop {
-            let outcome = self.attempt(endpoint, parameters, post).await;
-            let error = match outcome {
-                Ok((status, body)) if status < 400 => return Ok((status, body)),
-                Ok((status, body)) => match response::decode_envelope(&body) {
-                    Err(answer) => answer_error(status, answer),
-                    Ok(_) => QueryError::Http {
-                        status,
-                        detail: "error status with a success body".into(),
-                    },
-                },
+            let mut server_pause = None;
+            let error = match self.attempt(endpoint, parameters, post).await {
+                Ok(answered) if answered.status < 400 => {
+                    return Ok((answered.status, answered.body));
+                }
+                Ok(answered) => {
+                    server_pause = answered.retry_after;
+                    match response::decode_envelope(&answered.body) {
+                        Err(answer) => answer_error(answered.status, answer),
+                        Ok(_) => QueryError::Http {
+                            status: answered.status,
+                            detail: "error status with a success body".into(),
+                        },
+                    }
+                }
                 Err(error) => error,
             };
             if !error.is_retryable() || attempt >= self.config.retries {
                 return Err(error);
             }
-            let pause = backoff.min(self.remaining().unwrap_or(backoff));
-            tracing::warn!(endpoint, attempt = attempt + 1, error = %error, "retrying after a failed request");
+            // A server that says when to come back (Retry-After on a 429 or
+            // 503) is believed, within a bound and the deadline.
+            let wanted = server_pause.map_or(backoff, |pause| pause.min(MAX_RETRY_AFTER));
+            let pause = wanted.min(self.remaining().unwrap_or(wanted));
+            tracing::warn!(
+                endpoint,
+                attempt = attempt + 1,
+                error = %error,
+                "retrying after a failed request"
+            );
             tokio::time::sleep(pause).await;
             backoff *= 2;
             attempt += 1;
@@ -309,7 +336,7 @@ impl Client {
         endpoint: &str,
         parameters: &[(&str, String)],
         post: bool,
-    ) -> Result<(u16, Vec<u8>), QueryError> {
+    ) -> Result<Answered, QueryError> {
         let timeout = match self.remaining() {
             Some(remaining) if remaining.is_zero() => return Err(self.deadline_error()),
             Some(remaining) => self.config.query_timeout.min(remaining),
@@ -344,18 +371,28 @@ impl Client {
                 .await
                 .map_err(|error| self.transport(error))?;
             let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             let mut body = Vec::new();
             while let Some(chunk) = response
                 .chunk()
                 .await
-                .map_err(|error| self.transport(error))?
+                .map_err(|error| self.interrupted(error))?
             {
                 if body.len() + chunk.len() > self.config.max_body_bytes {
                     return Err(QueryError::TooLarge(self.config.max_body_bytes));
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok((status, body))
+            Ok(Answered {
+                status,
+                body,
+                retry_after,
+            })
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
@@ -397,6 +434,13 @@ impl Client {
         )
     }
 
+    fn interrupted(&self, error: reqwest::Error) -> QueryError {
+        match self.transport(error) {
+            QueryError::Transport { url, detail } => QueryError::Interrupted { url, detail },
+            other => other,
+        }
+    }
+
     fn transport(&self, error: reqwest::Error) -> QueryError {
         // reqwest's message may include the URL; ours has no credentials,
         // but the chain is flattened without it to stay short.
@@ -413,6 +457,17 @@ impl Client {
         }
     }
 }
+
+/// One HTTP exchange: the status, the body, and how long the server asked
+/// to wait before a retry.
+struct Answered {
+    status: u16,
+    body: Vec<u8>,
+    retry_after: Option<Duration>,
+}
+
+/// The longest Retry-After honoured; a longer one is cut to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 fn answer_error(status: u16, answer: Answer) -> QueryError {
     match answer {

@@ -30,7 +30,7 @@ pub enum ResultData {
     /// One sample per series.
     Vector(Vec<Sample>),
     /// A single number with no labels.
-    Scalar(f64),
+    Scalar(Sample),
     /// Many samples per series.
     Matrix(Vec<Series>),
     /// A string (a query that is just a string literal).
@@ -54,6 +54,8 @@ impl ResultData {
 pub struct Sample {
     /// The series' labels.
     pub labels: Labels,
+    /// The instant, in Unix seconds, the value is for.
+    pub time: f64,
     /// The value; may be NaN or infinite.
     pub value: f64,
 }
@@ -124,8 +126,12 @@ struct RawSeries {
 
 /// Reads the envelope: the `data` member on success, or the error.
 pub fn decode_envelope(body: &[u8]) -> Result<(Value, Vec<String>, Vec<String>), Answer> {
-    let envelope: Envelope = serde_json::from_slice(body)
-        .map_err(|error| Answer::Malformed(format!("not the API's JSON ({error})")))?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
+        Answer::Malformed(format!(
+            "not the API's JSON ({error}); the body begins: {}",
+            excerpt(body)
+        ))
+    })?;
     match envelope.status.as_str() {
         "success" => {
             let data = envelope
@@ -155,11 +161,12 @@ pub fn decode_query(body: &[u8]) -> Result<QueryResult, Answer> {
                 serde_json::from_value(data.result.clone()).map_err(malformed)?;
             let mut samples = Vec::with_capacity(raw.len());
             for sample in raw {
-                let Some((_, value)) = sample.value else {
+                let Some((time, value)) = sample.value else {
                     return Err(native_histogram(sample.histogram.is_some()));
                 };
                 samples.push(Sample {
                     labels: sample.metric,
+                    time: parse_time(&time)?,
                     value: parse_value(&value)?,
                 });
             }
@@ -186,9 +193,13 @@ pub fn decode_query(body: &[u8]) -> Result<QueryResult, Answer> {
             ResultData::Matrix(series)
         }
         "scalar" => {
-            let (_, value): (Value, String) =
+            let (time, value): (Value, String) =
                 serde_json::from_value(data.result.clone()).map_err(malformed)?;
-            ResultData::Scalar(parse_value(&value)?)
+            ResultData::Scalar(Sample {
+                labels: Labels::new(),
+                time: parse_time(&time)?,
+                value: parse_value(&value)?,
+            })
         }
         "string" => {
             let (_, value): (Value, String) =
@@ -212,6 +223,25 @@ fn native_histogram(present: bool) -> Answer {
         )
     } else {
         Answer::Malformed("a sample has no value".into())
+    }
+}
+
+/// The start of a body for messages: one line, printable, at most 120
+/// characters, or `(empty)`.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|character| !character.is_control())
+        .take(120)
+        .collect();
+    if flat.is_empty() {
+        "(empty)".to_string()
+    } else {
+        format!("'{flat}'")
     }
 }
 
@@ -298,7 +328,10 @@ mod tests {
             br#"{"status":"success","data":{"resultType":"scalar","result":[1796379000,"0.004"]}}"#,
         )
         .expect("decodes");
-        assert_eq!(scalar.data, ResultData::Scalar(0.004));
+        let ResultData::Scalar(sample) = scalar.data else {
+            panic!("expected a scalar")
+        };
+        assert_eq!((sample.time, sample.value), (1796379000.0, 0.004));
 
         let matrix = decode_query(
             br#"{"status":"success","data":{"resultType":"matrix","result":[

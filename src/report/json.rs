@@ -77,6 +77,7 @@ struct SloJson<'a> {
     groups: Vec<GroupJson<'a>>,
     sustained: Option<SustainedJson<'a>>,
     error_budget: Option<BudgetJson>,
+    warnings: &'a [String],
     notices: &'a [String],
 }
 
@@ -160,6 +161,26 @@ pub fn render(verification: &Verification) -> String {
     text
 }
 
+/// The JSON document for a run that stopped before any verdict: the same
+/// envelope with `verdict: null`, the exit code and the error, so a consumer
+/// never reads an earlier run's report or an empty file.
+pub fn render_error(message: &str, exit_code: u8) -> String {
+    let document = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "verdict": null,
+        "passed": false,
+        "exit_code": exit_code,
+        "error": message,
+        "window": null,
+        "summary": null,
+        "slos": [],
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("reports serialise");
+    text.push('\n');
+    text
+}
+
 fn slo_json(outcome: &SloOutcome) -> SloJson<'_> {
     let slo = &outcome.slo;
     let unit = slo.indicator.unit();
@@ -214,6 +235,7 @@ fn slo_json(outcome: &SloOutcome) -> SloJson<'_> {
             consumed: finite(Some(budget.consumed)),
             period: format_duration(budget.period),
         }),
+        warnings: &outcome.warnings,
         notices: &outcome.notices,
     }
 }

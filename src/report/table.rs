@@ -47,6 +47,15 @@ pub fn render(verification: &Verification, width: Option<u16>) -> String {
 
     let mut text = format!("{table}\n");
     for outcome in &verification.outcomes {
+        // Without --allow-partial the warnings are already in the detail.
+        let warnings = if outcome.partial {
+            outcome.warnings.as_slice()
+        } else {
+            &[]
+        };
+        for warning in warnings {
+            text.push_str(&format!("warning: {}: {warning}\n", outcome.slo.id()));
+        }
         for notice in &outcome.notices {
             text.push_str(&format!("note: {}: {notice}\n", outcome.slo.id()));
         }

@@ -60,6 +60,12 @@ pub(super) fn decode_file(
             return Vec::new();
         }
     };
+    // A stray `---` (at the end of a file, say) makes an empty document;
+    // it holds no SLOs and is not an error.
+    let documents: Vec<_> = documents
+        .into_iter()
+        .filter(|document| !matches!(document.data, saphyr::YamlData::Value(saphyr::Scalar::Null)))
+        .collect();
     if documents.is_empty() {
         context.diagnostics.push(
             SpecDiagnostic::general("spec::empty-file", format!("{} is empty", source.name))
@@ -167,10 +173,22 @@ fn decode_slo(
     let min_events = decode_min_events(context, &fields, &what);
     let no_data = decode_no_data(context, &fields, &what);
     let per_series = decode_per_series(context, &fields, indicator.as_ref(), &what);
-    let budget_period = fields
-        .get("budget_period")
-        .and_then(|node| duration_field(context, node, "budget_period"))
-        .unwrap_or(Duration::from_secs(30 * 86_400));
+    let budget_period = match fields.get("budget_period") {
+        Some(node) => duration_field(context, node, "budget_period").and_then(|period| {
+            if period >= Duration::from_secs(3600) {
+                return Some(period);
+            }
+            context.report(
+                node.span,
+                "spec::invalid-budget-period",
+                format!("{what}: budget_period must be at least 1h"),
+                "too short",
+                Some("error budgets are counted over days or weeks: 30d, 28d, 7d".into()),
+            );
+            None
+        }),
+        None => Some(Duration::from_secs(30 * 86_400)),
+    };
     let description = fields
         .get("description")
         .and_then(|node| context.text(node, "description"));
@@ -198,7 +216,7 @@ fn decode_slo(
         min_events: min_events?,
         no_data: no_data?,
         per_series: per_series?,
-        budget_period,
+        budget_period: budget_period?,
         location: context.location(node.span),
     })
 }
@@ -226,11 +244,24 @@ pub(super) fn decode_objective(
     };
     let unit = indicator.unit();
     match unit.convert(threshold.quantity) {
-        Ok(limit) => Some(Objective {
-            comparator: threshold.comparator,
-            limit,
-            text: threshold.text,
-        }),
+        Ok(limit) => {
+            let objective = Objective {
+                comparator: threshold.comparator,
+                limit,
+                text: threshold.text,
+            };
+            if let Some((problem, help)) = pointless(indicator, &objective) {
+                context.report(
+                    node.span,
+                    "spec::pointless-objective",
+                    format!("{what}: objective '{}' {problem}", objective.text),
+                    "this bound decides nothing",
+                    Some(help),
+                );
+                return None;
+            }
+            Some(objective)
+        }
         Err(error) => {
             context.report(
                 node.span,
@@ -245,6 +276,59 @@ pub(super) fn decode_objective(
             );
             None
         }
+    }
+}
+
+/// An objective that no measurement could fail, or none could meet, is a
+/// mistake: the gate would decide nothing. Counts, rates, durations and
+/// ratios are never negative and ratios never exceed 100%; an error ratio
+/// needs an upper bound and a success ratio a lower one.
+fn pointless(indicator: &Indicator, objective: &Objective) -> Option<(String, String)> {
+    let unit = indicator.unit();
+    let non_negative = !matches!(unit, Unit::Number);
+    let (comparator, limit) = (objective.comparator, objective.limit);
+    let upper = comparator.is_upper_bound();
+    let never = || "can never be met".to_string();
+    let always = || "is always met".to_string();
+    if non_negative {
+        let help = format!("values in {} are never negative", unit_phrase(unit));
+        if (comparator == Comparator::Less && limit <= 0.0) || (upper && limit < 0.0) {
+            return Some((never(), help));
+        }
+        if !upper && (limit < 0.0 || (comparator == Comparator::GreaterOrEqual && limit == 0.0)) {
+            return Some((always(), help));
+        }
+    }
+    if unit == Unit::Ratio {
+        let help = "a share lies between 0% and 100%".to_string();
+        if limit > 1.0 || (comparator == Comparator::LessOrEqual && limit >= 1.0) {
+            return Some((if upper { always() } else { never() }, help));
+        }
+        if comparator == Comparator::Greater && limit >= 1.0 {
+            return Some((never(), help));
+        }
+    }
+    let kind = match indicator {
+        Indicator::Ratio(ratio) => Some(ratio.kind),
+        Indicator::Latency(latency) if matches!(latency.target, LatencyTarget::Under { .. }) => {
+            Some(RatioKind::Good)
+        }
+        _ => None,
+    };
+    match (kind, upper) {
+        (Some(RatioKind::Errors), false) => Some((
+            "bounds an error ratio from below".to_string(),
+            "an error ratio needs an upper bound such as '< 0.1%'; for a success ratio use \
+             'good:' with '>= 99.9%'"
+                .to_string(),
+        )),
+        (Some(RatioKind::Good), true) if comparator != Comparator::Equal => Some((
+            "bounds a success ratio from above".to_string(),
+            "a success ratio needs a lower bound such as '>= 99.9%'; for an error ratio use \
+             'errors:' with '< 0.1%'"
+                .to_string(),
+        )),
+        _ => None,
     }
 }
 

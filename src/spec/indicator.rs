@@ -181,13 +181,13 @@ fn latency_target(
                 .filter(|quantity| quantity.dimension == Dimension::Time)
                 .and_then(|quantity| unit.convert(quantity).ok());
             match bound {
-                Some(bound) => Some(LatencyTarget::Under { bound, text }),
-                None => {
+                Some(bound) if bound > 0.0 => Some(LatencyTarget::Under { bound, text }),
+                _ => {
                     context.report(
                         node.span,
                         "spec::invalid-threshold",
-                        format!("{what}: threshold '{text}' is not a duration"),
-                        "expected a duration",
+                        format!("{what}: threshold '{text}' is not a positive duration"),
+                        "expected a duration above zero",
                         Some("the share of observations at or under a bound: threshold: 1s".into()),
                     );
                     None
@@ -364,6 +364,26 @@ fn decode_promql(
         }
     };
     check_template(context, query_node, &query, &selector, service, what)?;
+    let uses_selector = query.contains("${selector}")
+        || fields
+            .get("events")
+            .and_then(|node| node.data.as_str())
+            .is_some_and(|events| events.contains("${selector}"));
+    if let Some(node) = fields.get("selector")
+        && !uses_selector
+    {
+        context.report(
+            node.span,
+            "spec::unused-selector",
+            format!("{what}: 'selector' is set but the query has no ${{selector}}"),
+            "this selector would be ignored",
+            Some(
+                "write ${selector} where the matchers belong: 'sum(rate(x${selector}[${window}]))'"
+                    .into(),
+            ),
+        );
+        return None;
+    }
     let events = match fields.get("events") {
         Some(node) => {
             let events = context.text(node, "events")?;

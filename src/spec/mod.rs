@@ -393,6 +393,14 @@ fn collect_files(paths: &[PathBuf], errors: &mut SpecErrors) -> Vec<PathBuf> {
             }
         } else if path.is_file() {
             files.push(path.clone());
+        } else if path.exists() {
+            errors.diagnostics.push(
+                SpecDiagnostic::general(
+                    "spec::not-a-file",
+                    format!("{} is not a file or a directory", path.display()),
+                )
+                .with_help("--slos takes SLO files or directories of them (default: slos/)"),
+            );
         } else {
             errors.diagnostics.push(
                 SpecDiagnostic::general(

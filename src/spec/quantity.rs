@@ -289,7 +289,10 @@ impl Unit {
     /// naming conventions; counters' `_total` and histograms' parts are
     /// ignored.
     pub fn from_metric_name(name: &str) -> Option<Self> {
-        let base = name.strip_suffix("_total").unwrap_or(name);
+        let base = ["_total", "_sum"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
         if base.ends_with("_seconds") {
             Some(Self::Seconds)
         } else if base.ends_with("_milliseconds") || base.ends_with("_ms") {
@@ -322,6 +325,11 @@ impl Unit {
                 ))
             }
             (Dimension::Number, _) => Ok(quantity.value),
+            (Dimension::Time, Self::Number) => mismatch(
+                "a duration",
+                "the value has no unit; if it measures time, add 'unit: seconds' (or \
+                 milliseconds) to the indicator",
+            ),
             (Dimension::Time, _) => mismatch(
                 "a duration",
                 "durations apply to latency indicators and to units seconds or milliseconds",
@@ -329,6 +337,11 @@ impl Unit {
             (Dimension::Rate, _) => mismatch(
                 "a rate",
                 "rates such as 1000/s apply to rate indicators; use a plain number here",
+            ),
+            (Dimension::Percent, Self::Number) => mismatch(
+                "a percent",
+                "the value has no unit; if it is a share between 0 and 1, add 'unit: ratio' to \
+                 the indicator",
             ),
             (Dimension::Percent, _) => mismatch(
                 "a percent",
@@ -533,6 +546,11 @@ mod tests {
             Some(Unit::Milliseconds)
         );
         assert_eq!(Unit::from_metric_name("queue_depth"), None);
+        assert_eq!(
+            Unit::from_metric_name("http_request_duration_seconds_sum"),
+            Some(Unit::Seconds),
+            "a histogram's _sum is in the histogram's unit"
+        );
     }
 
     proptest! {

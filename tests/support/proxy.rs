@@ -38,6 +38,7 @@ pub struct Proxy {
     /// Base URL, e.g. `http://127.0.0.1:41235`.
     pub url: String,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    heads: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -50,18 +51,20 @@ impl Proxy {
         let port = listener.local_addr().expect("bound").port();
         listener.set_nonblocking(true).expect("non-blocking accept");
         let hits = Arc::new(Mutex::new(HashMap::new()));
+        let heads = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let rules = Arc::new(rules);
 
         let thread = {
-            let (hits, stop) = (hits.clone(), stop.clone());
+            let (hits, heads, stop) = (hits.clone(), heads.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
                         Ok((stream, _)) => {
-                            let (hits, stop, rules) = (hits.clone(), stop.clone(), rules.clone());
+                            let (hits, heads, stop, rules) =
+                                (hits.clone(), heads.clone(), stop.clone(), rules.clone());
                             std::thread::spawn(move || {
-                                let _ = serve(stream, upstream, &rules, &hits, &stop);
+                                let _ = serve(stream, upstream, &rules, &hits, &heads, &stop);
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -72,9 +75,15 @@ impl Proxy {
         Self {
             url: format!("http://127.0.0.1:{port}"),
             hits,
+            heads,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// The request heads received so far (request line and headers).
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("not poisoned").clone()
     }
 
     /// How many requests carried this marker.
@@ -102,6 +111,7 @@ fn serve(
     upstream: Option<u16>,
     rules: &[Rule],
     hits: &Mutex<HashMap<String, usize>>,
+    heads: &Mutex<Vec<String>>,
     stop: &AtomicBool,
 ) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
@@ -127,6 +137,7 @@ fn serve(
     }
     let mut body = vec![0u8; content_length];
     reader.read_exact(&mut body)?;
+    heads.lock().expect("not poisoned").push(head.concat());
 
     let request_line = head.first().cloned().unwrap_or_default();
     let target = request_line
