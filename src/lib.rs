@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod compile;
+pub mod engine;
 pub mod eval;
 pub mod prometheus;
 pub mod report;

@@ -33,6 +33,9 @@ Examples:
   # Right after a 10-minute load test, against the Prometheus in SUMMIT_SLO_PROMETHEUS_URL:
   summit-slo verify --window 10m
 
+  # On a recording, without any server:
+  summit-slo verify --replay fixtures/release-pass.om --end 2026-12-04T10:10:00Z
+
   # A past load test, one service, JSON for CI:
   summit-slo verify --start 2026-12-04T10:00:00Z --end 2026-12-04T10:10:00Z \\
       --select 'summit-api/*' --format json --output verdicts.json
@@ -257,11 +260,28 @@ pub struct GateArgs {
     pub allow_partial: bool,
 }
 
+/// Verifying without a Prometheus.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Without Prometheus")]
+pub struct EmbeddedArgs {
+    /// Judge the SLOs on a recording instead of asking Prometheus.
+    ///
+    /// OpenMetrics (ending in `# EOF`, timestamps in seconds) or the
+    /// Prometheus text format with millisecond timestamps; gzip is
+    /// accepted. Without --start or --end, the window ends at the
+    /// recording's last sample. The scrape interval is read from the
+    /// samples' spacing. The Prometheus settings are not used.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+}
+
 /// `summit-slo verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub embedded: EmbeddedArgs,
     #[command(flatten)]
     pub window: WindowArgs,
     #[command(flatten)]

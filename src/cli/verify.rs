@@ -3,12 +3,14 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
 use super::args::{PrometheusArgs, VerifyArgs};
 use super::{Stop, fail, load_selected, write_stdout};
+use crate::engine::Engine;
 use crate::eval::{self, Verification, VerifyOptions};
 use crate::prometheus::{Client, ClientConfig};
 use crate::report::{self, Format};
@@ -33,42 +35,97 @@ pub fn run(args: VerifyArgs) -> u8 {
 
 fn verify(args: &VerifyArgs) -> Result<Verification, Stop> {
     let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
-    let window = Window::resolve(
-        &WindowRequest {
-            start: args.window.start.clone(),
-            end: args.window.end.clone(),
-            window: args.window.window.clone(),
-        },
-        crate::time::now(),
-    )
-    .map_err(Stop::new)?;
+    let recording = args
+        .embedded
+        .replay
+        .as_deref()
+        .map(Engine::load)
+        .transpose()
+        .map_err(Stop::new)?;
+
+    let mut request = WindowRequest {
+        start: args.window.start.clone(),
+        end: args.window.end.clone(),
+        window: args.window.window.clone(),
+    };
+    // A recording's natural window ends at its last sample, not at "now".
+    if let Some(engine) = &recording
+        && request.start.is_none()
+        && request.end.is_none()
+        && let Some((_, last)) = engine.span()
+    {
+        request.end = Some((last as f64 / 1000.0).to_string());
+    }
+    let window = Window::resolve(&request, crate::time::now()).map_err(Stop::new)?;
     let scrape_interval = positive_duration(&args.window.scrape_interval, "--scrape-interval")?;
     let settle = optional_duration(&args.window.settle, "--settle")?;
-    let config = client_config(&args.prometheus).map_err(Stop::new)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| Stop::new(format!("cannot start the async runtime: {error}")))?;
+    let options = |scrape_interval| VerifyOptions {
+        window,
+        allow_partial: args.gate.allow_partial,
+        strict: args.gate.strict,
+        scrape_interval,
+    };
+
+    if let Some(engine) = recording {
+        let scrape_interval = scrape_interval.or_else(|| engine.typical_interval());
+        check_compiles(&slos, &window, scrape_interval, true).map_err(Stop::new)?;
+        warn_outside(&engine, &window, args.embedded.replay.as_deref());
+        let source = eval::Source::Embedded(Arc::new(engine));
+        return runtime.block_on(async {
+            eval::verify(&slos, &source, &options(scrape_interval))
+                .await
+                .map_err(Stop::new)
+        });
+    }
+
+    let config = client_config(&args.prometheus).map_err(Stop::new)?;
     runtime.block_on(async {
         let client = Client::new(config).map_err(Stop::new)?;
         let scrape_interval = match scrape_interval {
             Some(interval) => Some(interval),
             None => discover_scrape_interval(&client).await,
         };
-        check_compiles(&slos, &window, scrape_interval).map_err(Stop::new)?;
+        check_compiles(&slos, &window, scrape_interval, false).map_err(Stop::new)?;
         let settle = settle.unwrap_or(scrape_interval.unwrap_or(ASSUMED_SCRAPE_INTERVAL) * 2);
         wait_for_settle(window, settle).await;
-        let options = VerifyOptions {
-            window,
-            allow_partial: args.gate.allow_partial,
-            strict: args.gate.strict,
-            scrape_interval,
-        };
-        eval::verify(&slos, &client, &options)
-            .await
-            .map_err(Stop::new)
+        eval::verify(
+            &slos,
+            &eval::Source::Prometheus(client),
+            &options(scrape_interval),
+        )
+        .await
+        .map_err(Stop::new)
     })
+}
+
+/// Says so when the window misses the recording: every SLO would be
+/// "no data", which is right but puzzling without this line.
+fn warn_outside(engine: &Engine, window: &Window, path: Option<&Path>) {
+    let Some((first, last)) = engine.span() else {
+        return;
+    };
+    let (start, end) = (window.start.as_millisecond(), window.end.as_millisecond());
+    if end < first || start > last {
+        let instant = |millis: i64| {
+            jiff::Timestamp::from_millisecond(millis)
+                .map(format_instant)
+                .unwrap_or_default()
+        };
+        eprintln!(
+            "warning: the window {} lies outside {} (samples from {} to {}); pass --start/--end \
+             inside it",
+            window.describe(),
+            path.map(|path| path.display().to_string())
+                .unwrap_or_default(),
+            instant(first),
+            instant(last)
+        );
+    }
 }
 
 /// Writes the report where it belongs and returns the verdict's exit code.
@@ -204,21 +261,39 @@ fn redact_url(text: &str) -> String {
 
 /// Compiles every SLO once before waiting for the settle time, so a window
 /// too short for the scrape interval or a sustained step over the point
-/// limit is reported at once.
+/// limit is reported at once. For the embedded engine, every query must
+/// also be within the subset it evaluates.
 fn check_compiles(
     slos: &[crate::spec::Slo],
     window: &Window,
     scrape_interval: Option<Duration>,
+    embedded: bool,
 ) -> Result<(), String> {
     let options = crate::compile::CompileOptions {
         scrape_interval,
         le_spellings: None,
     };
-    let errors: Vec<String> = slos
-        .iter()
-        .filter_map(|slo| crate::compile::compile(slo, window, &options).err())
-        .map(|error| error.to_string())
-        .collect();
+    let mut errors = Vec::new();
+    for slo in slos {
+        match crate::compile::compile(slo, window, &options) {
+            Err(error) => errors.push(error.to_string()),
+            Ok(compiled) if embedded => {
+                if let Some(Err(unsupported)) = compiled
+                    .queries()
+                    .into_iter()
+                    .map(|query| &query.plan)
+                    .find(|plan| plan.is_err())
+                {
+                    errors.push(format!(
+                        "{}: the embedded engine cannot run its query ({unsupported}); verify \
+                         this SLO against Prometheus, or leave it out with --select",
+                        slo.id()
+                    ));
+                }
+            }
+            Ok(_) => {}
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {

@@ -8,6 +8,7 @@
 //! module. This stage never talks to a server; the one fact it may take from
 //! one (how a bucket edge is spelled) comes in through [`CompileOptions`].
 
+pub mod expr;
 mod query;
 
 use std::fmt::Write as _;
@@ -15,10 +16,10 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-pub use query::{IndicatorQueries, QueryContext, common_spellings, indicator_queries};
+pub use query::{IndicatorQueries, Query, QueryContext, common_spellings, indicator_queries};
 
 use crate::spec::{Indicator, LatencyTarget, Objective, Slo, Unit};
-use crate::time::{format_duration, promql_duration};
+use crate::time::format_duration;
 use crate::window::Window;
 
 /// Prometheus refuses range queries with more points per series than this.
@@ -52,10 +53,10 @@ pub struct CompiledSlo {
 }
 
 /// A range query judging every step of the window.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SustainedQuery {
     /// The indicator over `[range]`.
-    pub query: String,
+    pub query: Query,
     /// The first evaluation: a full range after the window's start.
     pub start: Timestamp,
     /// The last evaluation: the window's end.
@@ -70,7 +71,7 @@ pub struct SustainedQuery {
 #[derive(Debug, Clone)]
 pub struct CompiledPrecondition {
     /// The indicator's value over the window.
-    pub query: String,
+    pub query: Query,
     /// What it must satisfy.
     pub objective: Objective,
     /// The unit of the value.
@@ -157,9 +158,8 @@ pub fn compile(
     let length = window.duration();
     check_range(slo, "window", length, options.scrape_interval)?;
 
-    let range = promql_duration(length);
     let context = QueryContext {
-        range: &range,
+        range: length,
         by: &slo.by,
         comparator: slo.objective.comparator,
         service: &slo.service,
@@ -202,7 +202,7 @@ pub fn compile(
 
 impl CompiledSlo {
     /// Every query this SLO runs, for checking and printing.
-    pub fn queries(&self) -> Vec<&str> {
+    pub fn queries(&self) -> Vec<&Query> {
         let window = &self.window;
         [
             Some(&window.value),
@@ -212,16 +212,11 @@ impl CompiledSlo {
         ]
         .into_iter()
         .flatten()
-        .map(String::as_str)
-        .chain(
-            self.sustained
-                .iter()
-                .map(|sustained| sustained.query.as_str()),
-        )
+        .chain(self.sustained.iter().map(|sustained| &sustained.query))
         .chain(
             self.preconditions
                 .iter()
-                .map(|precondition| precondition.query.as_str()),
+                .map(|precondition| &precondition.query),
         )
         .collect()
     }
@@ -319,9 +314,8 @@ fn compile_sustained(
     }
     check_range(slo, "sustained range", range, options.scrape_interval)?;
 
-    let range_text = promql_duration(range);
     let context = QueryContext {
-        range: &range_text,
+        range,
         by: &slo.by,
         comparator: slo.objective.comparator,
         service: &slo.service,
@@ -361,13 +355,13 @@ fn check_range(
     Ok(())
 }
 
-fn check_parses(slo: &Slo, query: &str) -> Result<(), CompileError> {
-    promql_parser::parser::parse(query)
+fn check_parses(slo: &Slo, query: &Query) -> Result<(), CompileError> {
+    promql_parser::parser::parse(&query.text)
         .map(|_| ())
         .map_err(|problem| CompileError::Internal {
             slo: slo.id(),
             problem: problem.to_string(),
-            query: query.to_string(),
+            query: query.text.clone(),
         })
 }
 

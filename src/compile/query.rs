@@ -1,34 +1,90 @@
-//! PromQL for each indicator kind over a range, grouped by the SLO's `by`
-//! labels. Every query aggregates to one series per group, so a query can
-//! never hand back an unexpected extra series.
+//! Plans for each indicator kind over a range, grouped by the SLO's `by`
+//! labels. Every compiled query aggregates to one series per group, so a
+//! query can never hand back an unexpected extra series.
 //!
 //! The same builders serve the whole window (`[600s]` at the window's end)
 //! and sustained mode (`[60s]` at every step), so the two cannot disagree on
 //! what the indicator means.
 
+use std::fmt;
+use std::time::Duration;
+
+use super::expr::{self, AggregateOperator, BinaryOperator, Expr, RangeFunction, Unsupported};
 use crate::spec::selector::{MatchKind, Matcher, escape_regex};
-use crate::spec::{Comparator, Indicator, LatencyTarget, Selector, fill_template};
+use crate::spec::{Comparator, GaugeAggregate, Indicator, LatencyTarget, Selector, fill_template};
+use crate::time::promql_duration;
+
+/// One query as both back ends see it: the text Prometheus receives and the
+/// plan the embedded engine evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The PromQL text.
+    pub text: String,
+    /// The plan, or why a hand-written query has none.
+    pub plan: Result<Expr, Unsupported>,
+}
+
+impl Query {
+    /// A compiled query: the text is rendered from the plan.
+    pub fn compiled(plan: Expr) -> Self {
+        Self {
+            text: plan.to_string(),
+            plan: Ok(plan),
+        }
+    }
+
+    /// A hand-written query: the text is sent as written and parsed into a
+    /// plan where the subset allows.
+    pub fn written(text: String) -> Self {
+        Self {
+            plan: expr::parse(&text),
+            text,
+        }
+    }
+}
+
+impl fmt::Display for Query {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.text)
+    }
+}
 
 /// The queries that measure one indicator over one range.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IndicatorQueries {
     /// The indicator's value, one series per group.
-    pub value: String,
+    pub value: Query,
     /// Events per group (observations, requests, samples), for
     /// `min_events` and for telling "no traffic" from other NaNs.
-    pub events: Option<String>,
+    pub events: Option<Query>,
     /// A ratio's numerator per group, to catch `good > total`.
-    pub numerator: Option<String>,
+    pub numerator: Option<Query>,
     /// A histogram's bucket increases per `le` (and group), to catch
     /// buckets that decrease with `le`.
-    pub buckets: Option<String>,
+    pub buckets: Option<Query>,
+}
+
+impl IndicatorQueries {
+    fn compiled(
+        value: Expr,
+        events: Option<Expr>,
+        numerator: Option<Expr>,
+        buckets: Option<Expr>,
+    ) -> Self {
+        Self {
+            value: Query::compiled(value),
+            events: events.map(Query::compiled),
+            numerator: numerator.map(Query::compiled),
+            buckets: buckets.map(Query::compiled),
+        }
+    }
 }
 
 /// What the builders need besides the indicator.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryContext<'a> {
-    /// The range selector's length, as PromQL spells it (`600s`).
-    pub range: &'a str,
+    /// The range selector's length.
+    pub range: Duration,
     /// Labels to group by (empty: one series).
     pub by: &'a [String],
     /// The objective's comparator: across series, a gauge takes the worst
@@ -44,72 +100,101 @@ pub struct QueryContext<'a> {
 /// Builds the queries for an indicator.
 pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> IndicatorQueries {
     let range = context.range;
-    let sum = |inner: String| aggregate("sum", context.by, &[], &inner);
+    let sum = |inner: Expr| Expr::aggregate(AggregateOperator::Sum, context.by, inner);
     match indicator {
         Indicator::Latency(latency) => {
             let bucket = format!("{}_bucket", latency.histogram);
             let count = format!("{}_count", latency.histogram);
-            let events = sum(increase(&latency.selector, &count, &[], range));
-            let buckets = aggregate(
-                "sum",
-                context.by,
-                &["le"],
-                &increase(&latency.selector, &bucket, &[], range),
-            );
+            let increase_of = |metric: &str, extra: &[Matcher]| {
+                Expr::range(
+                    RangeFunction::Increase,
+                    metric,
+                    &latency.selector,
+                    extra,
+                    range,
+                )
+            };
+            let events = sum(increase_of(&count, &[]));
+            let by_le: Vec<String> = context
+                .by
+                .iter()
+                .cloned()
+                .chain(["le".to_string()])
+                .collect();
+            let buckets =
+                Expr::aggregate(AggregateOperator::Sum, &by_le, increase_of(&bucket, &[]));
             match &latency.target {
-                LatencyTarget::Quantile(quantile) => IndicatorQueries {
-                    value: format!("histogram_quantile({quantile}, {buckets})"),
-                    events: Some(events),
-                    numerator: None,
-                    buckets: Some(buckets),
-                },
+                LatencyTarget::Quantile(quantile) => IndicatorQueries::compiled(
+                    Expr::Call {
+                        function: expr::Function::HistogramQuantile,
+                        arguments: vec![Expr::Number(*quantile), buckets.clone()],
+                    },
+                    Some(events),
+                    None,
+                    Some(buckets),
+                ),
                 LatencyTarget::Under { bound, .. } => {
                     let le = le_matcher(*bound, context.le_spellings);
-                    let under = sum(increase(&latency.selector, &bucket, &[le], range));
-                    IndicatorQueries {
-                        value: format!("{under} / {events}"),
-                        events: Some(events),
-                        numerator: Some(under),
-                        buckets: Some(buckets),
-                    }
+                    let under = sum(increase_of(&bucket, &[le]));
+                    IndicatorQueries::compiled(
+                        Expr::binary(BinaryOperator::Divide, under.clone(), events.clone()),
+                        Some(events),
+                        Some(under),
+                        Some(buckets),
+                    )
                 }
             }
         }
-        Indicator::Rate(counter) => IndicatorQueries {
-            value: sum(function("rate", &counter.selector, &counter.counter, range)),
-            events: None,
-            numerator: None,
-            buckets: None,
-        },
-        Indicator::Increase(counter) => IndicatorQueries {
-            value: sum(increase(&counter.selector, &counter.counter, &[], range)),
-            events: None,
-            numerator: None,
-            buckets: None,
-        },
+        Indicator::Rate(counter) => IndicatorQueries::compiled(
+            sum(Expr::range(
+                RangeFunction::Rate,
+                &counter.counter,
+                &counter.selector,
+                &[],
+                range,
+            )),
+            None,
+            None,
+            None,
+        ),
+        Indicator::Increase(counter) => IndicatorQueries::compiled(
+            sum(Expr::range(
+                RangeFunction::Increase,
+                &counter.counter,
+                &counter.selector,
+                &[],
+                range,
+            )),
+            None,
+            None,
+            None,
+        ),
         Indicator::Gauge(gauge) => {
             let across = if context.comparator.is_upper_bound() {
-                "max"
+                AggregateOperator::Max
             } else {
-                "min"
+                AggregateOperator::Min
             };
-            let over_time = function(
-                gauge.aggregate.function(),
-                &gauge.selector,
+            let function = match gauge.aggregate {
+                GaugeAggregate::Max => RangeFunction::MaxOverTime,
+                GaugeAggregate::Min => RangeFunction::MinOverTime,
+                GaugeAggregate::Avg => RangeFunction::AvgOverTime,
+                GaugeAggregate::Last => RangeFunction::LastOverTime,
+            };
+            let over_time = Expr::range(function, &gauge.metric, &gauge.selector, &[], range);
+            let samples = Expr::range(
+                RangeFunction::CountOverTime,
                 &gauge.metric,
+                &gauge.selector,
+                &[],
                 range,
             );
-            IndicatorQueries {
-                value: aggregate(across, context.by, &[], &over_time),
-                events: Some(sum(function(
-                    "count_over_time",
-                    &gauge.selector,
-                    &gauge.metric,
-                    range,
-                ))),
-                numerator: None,
-                buckets: None,
-            }
+            IndicatorQueries::compiled(
+                Expr::aggregate(across, context.by, over_time),
+                Some(sum(samples)),
+                None,
+                None,
+            )
         }
         Indicator::Ratio(ratio) => {
             let numerator = sum(series_increase(&ratio.numerator, range));
@@ -119,33 +204,47 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
             // read as 0. The total never gets a default, so absent traffic
             // stays absent (no data) instead of becoming "0% errors".
             let zero = if context.by.is_empty() {
-                "vector(0)".to_string()
+                Expr::Vector(Box::new(Expr::Number(0.0)))
             } else {
-                format!("0 * {total}")
+                Expr::binary(BinaryOperator::Multiply, Expr::Number(0.0), total.clone())
             };
-            IndicatorQueries {
-                value: format!("({numerator} or {zero}) / {total}"),
-                events: Some(total),
-                numerator: Some(numerator),
-                buckets: None,
-            }
+            let defaulted = Expr::binary(BinaryOperator::Or, numerator.clone(), zero).paren();
+            IndicatorQueries::compiled(
+                Expr::binary(BinaryOperator::Divide, defaulted, total.clone()),
+                Some(total),
+                Some(numerator),
+                None,
+            )
         }
         Indicator::Mean(mean) => {
-            let count = sum(increase(&mean.selector, &mean.count, &[], range));
-            IndicatorQueries {
-                value: format!(
-                    "{} / {count}",
-                    sum(increase(&mean.selector, &mean.sum, &[], range))
+            let increase_of = |metric: &str| {
+                sum(Expr::range(
+                    RangeFunction::Increase,
+                    metric,
+                    &mean.selector,
+                    &[],
+                    range,
+                ))
+            };
+            let count = increase_of(&mean.count);
+            IndicatorQueries::compiled(
+                Expr::binary(
+                    BinaryOperator::Divide,
+                    increase_of(&mean.sum),
+                    count.clone(),
                 ),
-                events: Some(count),
-                numerator: None,
-                buckets: None,
-            }
+                Some(count),
+                None,
+                None,
+            )
         }
         Indicator::Promql(promql) => {
+            let range = promql_duration(range);
             let fill = |template: &str| {
-                fill_template(template, range, &promql.selector, context.service)
-                    .expect("templates are checked when the spec is loaded")
+                Query::written(
+                    fill_template(template, &range, &promql.selector, context.service)
+                        .expect("templates are checked when the spec is loaded"),
+                )
             };
             IndicatorQueries {
                 value: fill(&promql.query),
@@ -157,15 +256,7 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
     }
 }
 
-fn increase(selector: &Selector, metric: &str, extra: &[Matcher], range: &str) -> String {
-    format!("increase({}[{range}])", selector.render(metric, extra))
-}
-
-fn function(name: &str, selector: &Selector, metric: &str, range: &str) -> String {
-    format!("{name}({}[{range}])", selector.render(metric, &[]))
-}
-
-fn series_increase(series: &Selector, range: &str) -> String {
+fn series_increase(series: &Selector, range: Duration) -> Expr {
     let metric = series
         .metric
         .as_deref()
@@ -174,20 +265,7 @@ fn series_increase(series: &Selector, range: &str) -> String {
         metric: None,
         matchers: series.matchers.clone(),
     };
-    increase(&matchers, metric, &[], range)
-}
-
-fn aggregate(operator: &str, by: &[String], extra: &[&str], inner: &str) -> String {
-    let labels: Vec<&str> = by
-        .iter()
-        .map(String::as_str)
-        .chain(extra.iter().copied())
-        .collect();
-    if labels.is_empty() {
-        format!("{operator}({inner})")
-    } else {
-        format!("{operator} by ({}) ({inner})", labels.join(", "))
-    }
+    Expr::range(RangeFunction::Increase, metric, &matchers, &[], range)
 }
 
 /// Matches a bucket edge by number: the server's own spellings when known,

@@ -31,7 +31,7 @@ pub fn judge_preconditions(
             };
             PreconditionOutcome {
                 summary: plan.summary.clone(),
-                query: plan.query.clone(),
+                query: plan.query.text.clone(),
                 value,
                 unit: plan.unit,
                 objective: plan.objective.text.clone(),
@@ -69,7 +69,7 @@ pub fn judge_sustained(
     outcome: &mut SloOutcome,
 ) {
     let mut sustained = SustainedOutcome {
-        query: plan.query.clone(),
+        query: plan.query.text.clone(),
         step: plan.step,
         range: plan.range,
         points: 0,
@@ -85,7 +85,7 @@ pub fn judge_sustained(
             outcome.reason = Some(Reason::QueryError);
             outcome.detail = format!(
                 "sustained query failed: {error}; query: {}",
-                shorten(&plan.query, 160)
+                shorten(&plan.query.text, 160)
             );
             outcome.sustained = Some(sustained);
             return;

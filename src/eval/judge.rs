@@ -48,7 +48,7 @@ pub struct JudgeOptions {
 /// Judges one SLO from its answers.
 pub fn judge(compiled: &CompiledSlo, answers: Answers, options: &JudgeOptions) -> SloOutcome {
     let slo = &compiled.slo;
-    let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.clone());
+    let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.text.clone());
 
     judge_window(compiled, &answers, options, &mut outcome);
     outcome.preconditions = judge_preconditions(compiled, &answers.preconditions);
@@ -75,22 +75,38 @@ fn judge_window(
 ) {
     let slo = &compiled.slo;
     let auxiliaries = [
-        ("events", compiled.window.events.as_deref(), &answers.events),
+        (
+            "events",
+            compiled
+                .window
+                .events
+                .as_ref()
+                .map(|query| query.text.as_str()),
+            &answers.events,
+        ),
         (
             "numerator",
-            compiled.window.numerator.as_deref(),
+            compiled
+                .window
+                .numerator
+                .as_ref()
+                .map(|query| query.text.as_str()),
             &answers.numerator,
         ),
         (
             "buckets",
-            compiled.window.buckets.as_deref(),
+            compiled
+                .window
+                .buckets
+                .as_ref()
+                .map(|query| query.text.as_str()),
             &answers.buckets,
         ),
     ];
 
     let value = match &answers.value {
         Ok(value) => value,
-        Err(error) => return query_failed(outcome, "", &compiled.window.value, error),
+        Err(error) => return query_failed(outcome, "", &compiled.window.value.text, error),
     };
     for (name, query, answer) in &auxiliaries {
         if let Some(Err(error)) = answer {
@@ -98,7 +114,7 @@ fn judge_window(
         }
     }
     let answered: Vec<(&str, &QueryResult)> =
-        std::iter::once((compiled.window.value.as_str(), value))
+        std::iter::once((compiled.window.value.text.as_str(), value))
             .chain(
                 auxiliaries
                     .iter()

@@ -10,6 +10,7 @@ mod conditions;
 mod judge;
 mod outcome;
 mod series;
+mod source;
 
 use std::time::Duration;
 
@@ -22,9 +23,11 @@ pub use outcome::{
     Verification,
 };
 pub use series::format_labels;
+pub use source::Source;
 
+use crate::compile::Query;
 use crate::compile::{self, CompileError, CompileOptions, CompiledSlo};
-use crate::prometheus::{Client, QueryError, QueryResult, parse_bucket_bound};
+use crate::prometheus::{QueryError, QueryResult, parse_bucket_bound};
 use crate::spec::{Indicator, LatencyTarget, Slo};
 use crate::window::Window;
 
@@ -52,13 +55,13 @@ pub struct VerifyError {
 /// Verifies `slos` over the window.
 pub async fn verify(
     slos: &[Slo],
-    client: &Client,
+    source: &Source,
     options: &VerifyOptions,
 ) -> Result<Verification, VerifyError> {
     let mut plans = Vec::with_capacity(slos.len());
     let mut errors = Vec::new();
     for slo in slos {
-        match plan(slo, client, options).await {
+        match plan(slo, source, options).await {
             Ok(plan) => plans.push(plan),
             Err(error) => errors.push(error),
         }
@@ -71,7 +74,7 @@ pub async fn verify(
         .into_iter()
         .map(|plan| match plan {
             Plan::Compiled(compiled) => {
-                let pending = start_queries(&compiled, client, options.window);
+                let pending = start_queries(&compiled, source, options.window);
                 Started::Pending(compiled, pending)
             }
             Plan::Decided(outcome) => Started::Decided(outcome),
@@ -122,7 +125,7 @@ enum Started {
 
 /// Compiles one SLO, first asking the server how a latency threshold's
 /// bucket edge is spelled (`1` or `1.0`) when the SLO has one.
-async fn plan(slo: &Slo, client: &Client, options: &VerifyOptions) -> Result<Plan, CompileError> {
+async fn plan(slo: &Slo, source: &Source, options: &VerifyOptions) -> Result<Plan, CompileError> {
     let mut compile_options = CompileOptions {
         scrape_interval: options.scrape_interval,
         le_spellings: None,
@@ -130,10 +133,11 @@ async fn plan(slo: &Slo, client: &Client, options: &VerifyOptions) -> Result<Pla
     if let Indicator::Latency(latency) = &slo.indicator
         && let LatencyTarget::Under { bound, text } = &latency.target
     {
-        let selector = latency
-            .selector
-            .render(&format!("{}_bucket", latency.histogram), &[]);
-        match client
+        let selector = crate::spec::Selector {
+            metric: Some(format!("{}_bucket", latency.histogram)),
+            matchers: latency.selector.matchers.clone(),
+        };
+        match source
             .label_values("le", &selector, options.window.start, options.window.end)
             .await
         {
@@ -173,7 +177,7 @@ fn bucket_not_found(compiled: &CompiledSlo, threshold: &str, values: &[String]) 
     edges.sort_by(|left, right| left.0.total_cmp(&right.0));
     let listed: Vec<&str> = edges.iter().map(|(_, value)| value.as_str()).collect();
     let slo = &compiled.slo;
-    let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.clone());
+    let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.text.clone());
     outcome.reason = Some(Reason::BucketNotFound);
     outcome.detail = format!(
         "no bucket edge of {} equals the threshold {threshold}; available edges: {}",
@@ -230,26 +234,26 @@ async fn finish_optional(
     }
 }
 
-fn start_queries(compiled: &CompiledSlo, client: &Client, window: Window) -> PendingAnswers {
+fn start_queries(compiled: &CompiledSlo, source: &Source, window: Window) -> PendingAnswers {
     let id = compiled.slo.id();
-    let instant = |query: &str| {
-        let (client, query) = (client.clone(), query.to_string());
+    let instant = |query: &Query| {
+        let (source, query) = (source.clone(), query.clone());
         let span = tracing::debug_span!("slo", slo = %id);
-        tokio::spawn(async move { client.query(&query, window.end).await }.instrument(span))
+        tokio::spawn(async move { source.instant(&query, window.end).await }.instrument(span))
     };
     let queries = &compiled.window;
     PendingAnswers {
         value: instant(&queries.value),
-        events: queries.events.as_deref().map(instant),
-        numerator: queries.numerator.as_deref().map(instant),
-        buckets: queries.buckets.as_deref().map(instant),
+        events: queries.events.as_ref().map(instant),
+        numerator: queries.numerator.as_ref().map(instant),
+        buckets: queries.buckets.as_ref().map(instant),
         sustained: compiled.sustained.as_ref().map(|sustained| {
-            let (client, sustained) = (client.clone(), sustained.clone());
+            let (source, sustained) = (source.clone(), sustained.clone());
             let span = tracing::debug_span!("slo", slo = %id);
             tokio::spawn(
                 async move {
-                    client
-                        .query_range(
+                    source
+                        .range(
                             &sustained.query,
                             sustained.start,
                             sustained.end,

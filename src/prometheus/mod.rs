@@ -104,6 +104,9 @@ pub enum QueryError {
     /// The verification's overall deadline passed.
     #[error("the overall deadline of {0} passed")]
     Deadline(String),
+    /// The embedded engine cannot evaluate the query.
+    #[error("the embedded engine cannot run this query: {0}; verify this SLO against Prometheus")]
+    Unsupported(String),
     /// The body was larger than allowed.
     #[error("the response is larger than {0} bytes")]
     TooLarge(usize),
@@ -117,7 +120,7 @@ impl QueryError {
                 *status == 429 || *status >= 500
             }
             Self::Transport { .. } | Self::Interrupted { .. } | Self::Timeout(_) => true,
-            Self::Deadline(_) | Self::TooLarge(_) => false,
+            Self::Deadline(_) | Self::TooLarge(_) | Self::Unsupported(_) => false,
         }
     }
 }

@@ -56,6 +56,9 @@ pub fn free_port() -> u16 {
         .expect("the loopback interface has free ports")
 }
 
+/// One series of an answer: sorted labels and `(time, value)` points.
+pub type SeriesPoints = (Vec<(String, String)>, Vec<(f64, f64)>);
+
 /// A running Prometheus holding fixture recordings; stopped on drop.
 pub struct Prometheus {
     child: Child,
@@ -69,20 +72,31 @@ impl Prometheus {
     /// Backfills the named fixtures into a fresh TSDB and starts Prometheus
     /// on it.
     pub fn start(fixtures: &[&str]) -> Self {
+        let paths: Vec<PathBuf> = fixtures.iter().map(|name| fixture(name)).collect();
+        Self::start_with(&paths)
+    }
+
+    /// Backfills one recording file and starts Prometheus on it.
+    pub fn start_with_file(path: &Path) -> Self {
+        Self::start_with(&[path.to_path_buf()])
+    }
+
+    fn start_with(recordings: &[PathBuf]) -> Self {
         require("prometheus");
         require("promtool");
         let directory = tempfile::tempdir().expect("temp dirs can be created");
         let data = directory.path().join("data");
-        for name in fixtures {
+        for recording in recordings {
             let output = Command::new("promtool")
                 .args(["tsdb", "create-blocks-from", "openmetrics"])
-                .arg(fixture(name))
+                .arg(recording)
                 .arg(&data)
                 .output()
                 .expect("promtool runs");
             assert!(
                 output.status.success(),
-                "backfilling {name} failed: {}",
+                "backfilling {} failed: {}",
+                recording.display(),
                 String::from_utf8_lossy(&output.stderr)
             );
         }
@@ -158,6 +172,73 @@ impl Prometheus {
                 (sample["metric"].clone(), value)
             })
             .collect()
+    }
+
+    /// Runs a query directly and returns every series as sorted labels
+    /// (without the metric name unless the query keeps it) and its points:
+    /// one point for an instant query, one per step for a range query.
+    pub fn series(&self, path_and_query: &str) -> Vec<SeriesPoints> {
+        let (status, body) = http_get(self.port, path_and_query).expect("prometheus answers");
+        assert_eq!(status, 200, "query failed: {body}");
+        let json: Value = serde_json::from_str(&body).expect("prometheus answers JSON");
+        let data = &json["data"];
+        let parse = |text: &Value| match text.as_str().expect("values are strings") {
+            "NaN" => f64::NAN,
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            other => other.parse().expect("values are numbers"),
+        };
+        let labels = |metric: &Value| {
+            let mut pairs: Vec<(String, String)> = metric
+                .as_object()
+                .map(|object| {
+                    object
+                        .iter()
+                        .map(|(name, value)| {
+                            (name.clone(), value.as_str().unwrap_or_default().to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            pairs.sort();
+            pairs
+        };
+        match data["resultType"].as_str() {
+            Some("vector") => data["result"]
+                .as_array()
+                .expect("a vector")
+                .iter()
+                .map(|sample| {
+                    let point = (
+                        sample["value"][0].as_f64().expect("time"),
+                        parse(&sample["value"][1]),
+                    );
+                    (labels(&sample["metric"]), vec![point])
+                })
+                .collect(),
+            Some("scalar") => vec![(
+                Vec::new(),
+                vec![(
+                    data["result"][0].as_f64().expect("time"),
+                    parse(&data["result"][1]),
+                )],
+            )],
+            Some("matrix") => data["result"]
+                .as_array()
+                .expect("a matrix")
+                .iter()
+                .map(|series| {
+                    let points = series["values"]
+                        .as_array()
+                        .expect("values")
+                        .iter()
+                        .map(|point| (point[0].as_f64().expect("time"), parse(&point[1])))
+                        .collect();
+                    (labels(&series["metric"]), points)
+                })
+                .collect(),
+            other => panic!("unexpected result type {other:?}"),
+        }
     }
 
     /// The single value of a reference query.
