@@ -36,6 +36,10 @@ Examples:
   # On a recording, without any server:
   summit-slo verify --replay fixtures/release-pass.om --end 2026-12-04T10:10:00Z
 
+  # Scrape the service itself for 10 minutes, judge, and keep the samples:
+  summit-slo verify --scrape summit-api=http://127.0.0.1:8080/metrics --window 10m \\
+      --record load-test.om
+
   # A past load test, one service, JSON for CI:
   summit-slo verify --start 2026-12-04T10:00:00Z --end 2026-12-04T10:10:00Z \\
       --select 'summit-api/*' --format json --output verdicts.json
@@ -72,7 +76,7 @@ pub enum Command {
     /// Judge the SLOs over a window against Prometheus; the exit code is
     /// the verdict.
     #[command(after_help = VERIFY_EXAMPLES)]
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Print the PromQL each SLO compiles to (or write it to queries/).
     #[command(
         after_help = "Examples:\n  summit-slo compile\n  summit-slo compile --write\n  summit-slo compile --check"
@@ -273,6 +277,27 @@ pub struct EmbeddedArgs {
     /// samples' spacing. The Prometheus settings are not used.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+
+    /// Scrape this target during the window instead of asking Prometheus
+    /// (repeatable): `JOB=URL` or `URL`.
+    ///
+    /// The window starts now and lasts --window; every --scrape-interval
+    /// (default 15s) each target is fetched, and its series get the `job`
+    /// and `instance` labels Prometheus would give them. A failed scrape is
+    /// retried at the next tick; an SLO reading a target that answered
+    /// fewer than half of its scrapes is inconclusive.
+    #[arg(long, value_name = "[JOB=]URL")]
+    pub scrape: Vec<String>,
+
+    /// Save what --scrape collected as an OpenMetrics recording, ready for
+    /// --replay or `promtool tsdb create-blocks-from openmetrics`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// The most samples --scrape keeps in memory; later samples are dropped
+    /// and the run says so.
+    #[arg(long, value_name = "COUNT", default_value_t = 10_000_000)]
+    pub max_samples: usize,
 }
 
 /// `summit-slo verify`.

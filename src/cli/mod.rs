@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command and returns its exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
-        Command::Verify(args) => verify::run(args),
+        Command::Verify(args) => verify::run(*args),
         Command::Compile(args) => compile::run_compile(args),
         Command::Validate(args) => compile::run_validate(args),
     }

@@ -11,6 +11,8 @@ use url::Url;
 use super::args::{PrometheusArgs, VerifyArgs};
 use super::{Stop, fail, load_selected, write_stdout};
 use crate::engine::Engine;
+use crate::engine::record;
+use crate::engine::scrape::{Target, scrape};
 use crate::eval::{self, Verification, VerifyOptions};
 use crate::prometheus::{Client, ClientConfig};
 use crate::report::{self, Format};
@@ -35,6 +37,14 @@ pub fn run(args: VerifyArgs) -> u8 {
 
 fn verify(args: &VerifyArgs) -> Result<Verification, Stop> {
     let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
+    if !args.embedded.scrape.is_empty() {
+        return verify_scraping(args, &slos);
+    }
+    if args.embedded.record.is_some() {
+        return Err(Stop::new(
+            "--record saves what --scrape collects; add --scrape",
+        ));
+    }
     let recording = args
         .embedded
         .replay
@@ -101,6 +111,119 @@ fn verify(args: &VerifyArgs) -> Result<Verification, Stop> {
         .await
         .map_err(Stop::new)
     })
+}
+
+/// The default scrape interval, as in Prometheus' own configuration.
+const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// `verify --scrape`: the window starts now; the targets are scraped until
+/// its end, then judged from memory.
+fn verify_scraping(args: &VerifyArgs, slos: &[crate::spec::Slo]) -> Result<Verification, Stop> {
+    let embedded = &args.embedded;
+    if embedded.replay.is_some() {
+        return Err(Stop::new("give --replay or --scrape, not both"));
+    }
+    if args.window.start.is_some() || args.window.end.is_some() {
+        return Err(Stop::new(
+            "--scrape judges the window it scrapes, from now for --window; drop --start and --end",
+        ));
+    }
+    let targets = embedded
+        .scrape
+        .iter()
+        .map(|text| Target::parse(text))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Stop::new)?;
+    let length = match &args.window.window {
+        Some(text) => {
+            parse_duration(text).map_err(|error| Stop::new(format!("--window: {error}")))?
+        }
+        None => crate::window::DEFAULT_WINDOW,
+    };
+    let interval = positive_duration(&args.window.scrape_interval, "--scrape-interval")?
+        .unwrap_or(DEFAULT_SCRAPE_INTERVAL);
+    let start = crate::time::now();
+    let end = start
+        .checked_add(jiff::SignedDuration::try_from(length).map_err(Stop::new)?)
+        .map_err(Stop::new)?;
+    let window = Window { start, end };
+    if length.is_zero() {
+        return Err(Stop::new("--window must be longer than 0s"));
+    }
+    check_compiles(slos, &window, Some(interval), true).map_err(Stop::new)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Stop::new(format!("cannot start the async runtime: {error}")))?;
+    eprintln!(
+        "scraping {} target(s) every {} for {}, until {}",
+        targets.len(),
+        format_duration(interval),
+        format_duration(length),
+        format_instant(end)
+    );
+    let mut engine = Engine::default();
+    let report = runtime.block_on(scrape(
+        &mut engine,
+        &targets,
+        interval,
+        start.as_millisecond(),
+        end.as_millisecond(),
+        embedded.max_samples,
+        || crate::time::now().as_millisecond(),
+    ));
+    for (target, stats) in &report.targets {
+        let failures = stats.attempted - stats.succeeded;
+        let cause = stats
+            .last_error
+            .as_deref()
+            .map(|error| format!(" (last error: {error})"))
+            .unwrap_or_default();
+        eprintln!(
+            "scraped {}: {} of {} scrapes answered{}",
+            target.url,
+            stats.succeeded,
+            stats.attempted,
+            if failures > 0 { cause } else { String::new() }
+        );
+    }
+    if report.full {
+        eprintln!(
+            "warning: --max-samples {} reached; later samples were dropped",
+            embedded.max_samples
+        );
+    }
+    if let Some(path) = &embedded.record {
+        let written = record::write(&engine, path).map_err(|error| {
+            Stop::new(format!(
+                "cannot write the recording {}: {error}",
+                path.display()
+            ))
+        })?;
+        eprintln!("recorded {written} samples to {}", path.display());
+    }
+
+    let engine = Arc::new(engine);
+    let options = VerifyOptions {
+        window,
+        allow_partial: args.gate.allow_partial,
+        strict: args.gate.strict,
+        scrape_interval: Some(interval),
+    };
+    let verification = runtime
+        .block_on(eval::verify(
+            slos,
+            &eval::Source::Embedded(engine.clone()),
+            &options,
+        ))
+        .map_err(Stop::new)?;
+    Ok(eval::mark_unreliable_scrapes(
+        verification,
+        &engine,
+        &report,
+        args.gate.strict,
+    ))
 }
 
 /// Says so when the window misses the recording: every SLO would be

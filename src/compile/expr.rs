@@ -324,6 +324,22 @@ impl Expr {
     pub fn paren(self) -> Self {
         Self::Paren(Box::new(self))
     }
+
+    /// Every series selector in the expression.
+    pub fn selectors(&self) -> Vec<&Selector> {
+        match self {
+            Self::Number(_) => Vec::new(),
+            Self::Instant(selector) | Self::Range { selector, .. } => vec![selector],
+            Self::Vector(inner) | Self::Negate(inner) | Self::Paren(inner) => inner.selectors(),
+            Self::Aggregate { inner, .. } => inner.selectors(),
+            Self::Call { arguments, .. } => arguments.iter().flat_map(Self::selectors).collect(),
+            Self::Binary { left, right, .. } => {
+                let mut selectors = left.selectors();
+                selectors.extend(right.selectors());
+                selectors
+            }
+        }
+    }
 }
 
 impl fmt::Display for Expr {

@@ -9,6 +9,8 @@
 
 mod evaluate;
 pub mod functions;
+pub mod record;
+pub mod scrape;
 pub mod store;
 pub mod text;
 

@@ -9,6 +9,7 @@
 mod conditions;
 mod judge;
 mod outcome;
+mod scrapes;
 mod series;
 mod source;
 
@@ -22,6 +23,7 @@ pub use outcome::{
     Budget, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict,
     Verification,
 };
+pub use scrapes::mark_unreliable_scrapes;
 pub use series::format_labels;
 pub use source::Source;
 

@@ -71,6 +71,8 @@ pub enum Reason {
     BucketNotFound,
     /// A `by` label is on none of the series (a typo).
     GroupLabelMissing,
+    /// A scraped target the SLO reads answered too few scrapes.
+    TooFewScrapes,
 }
 
 impl Reason {
@@ -90,6 +92,7 @@ impl Reason {
             Self::UnsupportedResult => "unsupported_result",
             Self::BucketNotFound => "bucket_not_found",
             Self::GroupLabelMissing => "group_label_missing",
+            Self::TooFewScrapes => "too_few_scrapes",
         }
     }
 

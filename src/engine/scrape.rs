@@ -1,0 +1,324 @@
+//! Scraping targets during the window, as Prometheus would: every interval
+//! each target's `/metrics` is fetched, its samples get `job` and
+//! `instance` labels and the scrape's time, and series that disappear (or
+//! a target that fails) get staleness markers.
+//!
+//! A failed scrape is retried at the next tick and counted; a target that
+//! answered too few scrapes makes the SLOs reading its series inconclusive
+//! (decided in `eval` from [`ScrapeReport`]).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use url::Url;
+
+use super::Engine;
+use super::store::{STALE_NAN_BITS, series_key};
+use super::text::{self, Format};
+use crate::prometheus::{Labels, build_http_client};
+
+/// One target: where to scrape and the labels its series get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The `job` label, when given as `JOB=URL`.
+    pub job: Option<String>,
+    /// The URL scraped.
+    pub url: Url,
+    /// The `instance` label: host and port.
+    pub instance: String,
+}
+
+impl Target {
+    /// Reads `[JOB=]URL`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (job, address) = match text.split_once('=') {
+            Some((job, address)) if !job.contains("://") && !job.contains('/') => {
+                (Some(job.to_string()), address)
+            }
+            _ => (None, text),
+        };
+        let url = Url::parse(address)
+            .map_err(|error| format!("--scrape '{text}': not a URL ({error})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "--scrape '{text}': only http and https targets can be scraped"
+            ));
+        }
+        let host = url.host_str().unwrap_or_default();
+        let instance = match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        Ok(Self { job, url, instance })
+    }
+}
+
+/// How one target's scrapes went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetReport {
+    /// Scrapes attempted.
+    pub attempted: usize,
+    /// Scrapes that returned parseable metrics.
+    pub succeeded: usize,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+impl TargetReport {
+    /// Too few answers to trust rates over the window: fewer than two, or
+    /// under half of the attempts.
+    pub fn is_deficient(&self) -> bool {
+        self.succeeded < 2 || self.succeeded * 2 < self.attempted
+    }
+}
+
+/// How every target's scrapes went, keyed by `instance`.
+#[derive(Debug, Clone, Default)]
+pub struct ScrapeReport {
+    /// Per target, by instance.
+    pub targets: Vec<(Target, TargetReport)>,
+    /// True when the sample bound was reached and later samples dropped.
+    pub full: bool,
+}
+
+/// Scrapes every target at `start`, `start + interval`, … up to and
+/// including `end` (Unix milliseconds), keeping at most `max_samples`.
+/// `clock` reads the wall clock in milliseconds.
+pub async fn scrape(
+    engine: &mut Engine,
+    targets: &[Target],
+    interval: Duration,
+    start: i64,
+    end: i64,
+    max_samples: usize,
+    clock: impl Fn() -> i64,
+) -> ScrapeReport {
+    let client = match build_http_client() {
+        Ok(client) => client,
+        Err(error) => {
+            return ScrapeReport {
+                targets: targets
+                    .iter()
+                    .map(|target| {
+                        (
+                            target.clone(),
+                            TargetReport {
+                                last_error: Some(error.clone()),
+                                ..TargetReport::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                full: false,
+            };
+        }
+    };
+    let mut report = ScrapeReport {
+        targets: targets
+            .iter()
+            .map(|target| (target.clone(), TargetReport::default()))
+            .collect(),
+        full: false,
+    };
+    let mut previous: Vec<HashSet<String>> = vec![HashSet::new(); targets.len()];
+    let timeout = interval.min(Duration::from_secs(10));
+    let step = interval.as_millis() as i64;
+
+    let mut tick = start;
+    while tick <= end {
+        let wait = tick - clock();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        }
+        let time = clock();
+        let fetches = targets.iter().map(|target| {
+            let client = client.clone();
+            let url = target.url.clone();
+            tokio::spawn(async move { fetch(&client, url, timeout).await })
+        });
+        let handles: Vec<_> = fetches.collect();
+        for (index, handle) in handles.into_iter().enumerate() {
+            let answer = handle.await.unwrap_or_else(|error| Err(error.to_string()));
+            let (target, stats) = &mut report.targets[index];
+            stats.attempted += 1;
+            let seen = match answer.and_then(|(body, format)| {
+                ingest(
+                    engine,
+                    target,
+                    &body,
+                    format,
+                    time,
+                    max_samples,
+                    &mut report.full,
+                )
+            }) {
+                Ok(seen) => {
+                    stats.succeeded += 1;
+                    seen
+                }
+                Err(error) => {
+                    tracing::warn!(target = %target.url, %error, "scrape failed; retrying at the next tick");
+                    stats.last_error = Some(error);
+                    HashSet::new()
+                }
+            };
+            // Series that were there and are gone get a staleness marker,
+            // as Prometheus writes one.
+            for key in previous[index].difference(&seen) {
+                engine
+                    .store
+                    .insert(key, Labels::new, time, f64::from_bits(STALE_NAN_BITS));
+            }
+            previous[index] = seen;
+        }
+        tick += step;
+    }
+    engine.store.seal();
+    report
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    url: Url,
+    timeout: Duration,
+) -> Result<(String, Format), String> {
+    let request = client
+        .get(url)
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .timeout(timeout)
+        .send();
+    let response = request
+        .await
+        .map_err(|error| error.without_url().to_string())?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    let openmetrics = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/openmetrics-text"));
+    let body = response
+        .text()
+        .await
+        .map_err(|error| error.without_url().to_string())?;
+    let format = if openmetrics {
+        Format::OpenMetrics
+    } else {
+        Format::Prometheus
+    };
+    Ok((body, format))
+}
+
+/// Adds one scrape's samples with the target's labels; returns the keys
+/// of the series seen.
+fn ingest(
+    engine: &mut Engine,
+    target: &Target,
+    body: &str,
+    format: Format,
+    time: i64,
+    max_samples: usize,
+    full: &mut bool,
+) -> Result<HashSet<String>, String> {
+    let mut scraped = Engine::default();
+    text::parse(
+        body,
+        format,
+        Some(time),
+        &mut scraped.store,
+        &mut scraped.types,
+    )
+    .map_err(|error| format!("the answer is not valid exposition format: {error}"))?;
+    let mut seen = HashSet::new();
+    for series in scraped.store.all() {
+        let labels = target_labels(&series.labels, target);
+        let key = series_key(&labels);
+        for (&sample_time, &value) in series.times.iter().zip(&series.values) {
+            if engine.store.samples() >= max_samples {
+                *full = true;
+                break;
+            }
+            engine
+                .store
+                .insert(&key, || labels.clone(), sample_time, value);
+        }
+        seen.insert(key);
+    }
+    engine.types.extend(scraped.types);
+    Ok(seen)
+}
+
+/// The target's `job` and `instance` labels win; labels the target exposed
+/// under those names are kept as `exported_job` and `exported_instance`.
+fn target_labels(exposed: &Labels, target: &Target) -> Labels {
+    let mut labels = exposed.clone();
+    let mut attach = |name: &str, value: &str| {
+        if let Some(previous) = labels.insert(name.to_string(), value.to_string()) {
+            labels.insert(format!("exported_{name}"), previous);
+        }
+    };
+    attach("instance", &target.instance);
+    if let Some(job) = &target.job {
+        attach("job", job);
+    }
+    labels
+}
+
+/// Which targets (by instance) each series came from, for telling which
+/// SLOs a failing target affects.
+pub fn instances(engine: &Engine) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for series in engine.store.all() {
+        if let Some(instance) = series.labels.get("instance") {
+            *counts.entry(instance.clone()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_read_job_and_instance() {
+        let target = Target::parse("summit-api=http://127.0.0.1:8080/metrics").expect("valid");
+        assert_eq!(target.job.as_deref(), Some("summit-api"));
+        assert_eq!(target.instance, "127.0.0.1:8080");
+        let bare = Target::parse("http://localhost/metrics").expect("valid");
+        assert_eq!((bare.job, bare.instance.as_str()), (None, "localhost:80"));
+        assert!(Target::parse("ftp://x/metrics").is_err());
+        assert!(Target::parse("job=not a url").is_err());
+    }
+
+    #[test]
+    fn exposed_job_labels_are_kept_as_exported() {
+        let target = Target::parse("api=http://127.0.0.1:1/metrics").expect("valid");
+        let exposed: Labels = [("__name__", "x"), ("job", "inner")]
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let labels = target_labels(&exposed, &target);
+        assert_eq!(labels["job"], "api");
+        assert_eq!(labels["exported_job"], "inner");
+        assert_eq!(labels["instance"], "127.0.0.1:1");
+    }
+
+    #[test]
+    fn too_few_answers_are_deficient() {
+        let report = |attempted, succeeded| TargetReport {
+            attempted,
+            succeeded,
+            last_error: None,
+        };
+        assert!(report(40, 1).is_deficient());
+        assert!(report(40, 19).is_deficient());
+        assert!(!report(40, 20).is_deficient());
+        assert!(!report(2, 2).is_deficient());
+    }
+}

@@ -1,0 +1,276 @@
+//! `verify --scrape` against a small instrumented target on loopback whose
+//! metrics move while it is scraped, and the recording it leaves behind.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use support::{SloFiles, run};
+
+/// Serves `/metrics` whose counters grow with time: 100 requests/s, 1% of
+/// them errors, latencies spread over the histogram's buckets, and a queue
+/// that grows by 5 per second.
+struct Target {
+    url: String,
+    stop: Arc<AtomicBool>,
+}
+
+impl Target {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback binds");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let url = format!("http://{}/metrics", listener.local_addr().expect("bound"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let running = stop.clone();
+        std::thread::spawn(move || {
+            while !running.load(Ordering::Relaxed) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = stream.set_nonblocking(false);
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                    line.clear();
+                }
+                let seconds = started.elapsed().as_secs_f64();
+                let body = exposition(seconds);
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { url, stop }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn exposition(seconds: f64) -> String {
+    let requests = (100.0 * seconds).floor();
+    let errors = (requests / 100.0).floor();
+    let buckets = [
+        ("0.05", 0.5),
+        ("0.1", 0.8),
+        ("0.25", 0.97),
+        ("0.5", 0.99),
+        ("+Inf", 1.0),
+    ];
+    let mut text = String::from("# TYPE demo_requests_total counter\n");
+    text.push_str(&format!(
+        "demo_requests_total{{code=\"200\"}} {}\n",
+        requests - errors
+    ));
+    text.push_str(&format!("demo_requests_total{{code=\"500\"}} {errors}\n"));
+    text.push_str("# TYPE demo_latency_seconds histogram\n");
+    for (le, share) in buckets {
+        text.push_str(&format!(
+            "demo_latency_seconds_bucket{{le=\"{le}\"}} {}\n",
+            (requests * share).floor()
+        ));
+    }
+    text.push_str(&format!("demo_latency_seconds_count {requests}\n"));
+    text.push_str(&format!("demo_latency_seconds_sum {}\n", requests * 0.06));
+    text.push_str(&format!("demo_queue_depth {}\n", (5.0 * seconds).floor()));
+    text
+}
+
+const SLOS: &str = r#"
+service: demo
+slos:
+  - name: throughput
+    indicator: {rate: {counter: demo_requests_total, selector: '{job="demo"}'}}
+    objective: ">= 50/s"
+  - name: availability
+    indicator:
+      ratio: {errors: 'demo_requests_total{code="500"}', total: demo_requests_total, selector: '{job="demo"}'}
+    objective: "< 5%"
+  - name: latency-p95
+    indicator:
+      latency: {histogram: demo_latency_seconds, selector: '{job="demo"}', quantile: 0.95}
+    objective: "< 300ms"
+  - name: latency-p95-strict
+    indicator:
+      latency: {histogram: demo_latency_seconds, selector: '{job="demo"}', quantile: 0.95}
+    objective: "< 10ms"
+  - name: queue-peak
+    indicator: {gauge: {metric: demo_queue_depth, selector: '{job="demo"}'}}
+    objective: "< 1000"
+  - name: down-throughput
+    indicator: {rate: {counter: demo_requests_total, selector: '{job="down"}'}}
+    objective: ">= 1/s"
+"#;
+
+#[test]
+fn scraping_a_live_target_judges_and_records_the_window() {
+    let target = Target::start();
+    let closed = support::free_port();
+    let slos = SloFiles::new(SLOS);
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("scraped.om");
+    let started = Instant::now();
+    let result = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--scrape",
+        &format!("demo={}", target.url),
+        "--scrape",
+        &format!("down=http://127.0.0.1:{closed}/metrics"),
+        "--scrape-interval",
+        "1s",
+        "--window",
+        "6s",
+        "--record",
+        recording.to_str().expect("UTF-8"),
+        "--format",
+        "json",
+    ]);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(6),
+        "the window is scraped in real time: {elapsed:?}"
+    );
+    assert_eq!(
+        result.code, 1,
+        "the strict latency SLO fails: {}",
+        result.stderr
+    );
+
+    let throughput = result.slo("throughput");
+    assert_eq!(throughput["verdict"], "pass");
+    let rate = throughput["value"].as_f64().expect("a rate");
+    assert!(
+        (80.0..125.0).contains(&rate),
+        "about 100 requests/s: {rate}"
+    );
+    let availability = result.slo("availability")["value"]
+        .as_f64()
+        .expect("a ratio");
+    assert!(
+        (0.005..0.015).contains(&availability),
+        "about 1% errors: {availability}"
+    );
+    let p95 = result.slo("latency-p95")["value"]
+        .as_f64()
+        .expect("a quantile");
+    assert!(
+        (0.1..0.25).contains(&p95),
+        "p95 falls in the (0.1, 0.25] bucket: {p95}"
+    );
+    assert_eq!(result.slo("latency-p95-strict")["verdict"], "fail");
+    assert_eq!(result.slo("queue-peak")["verdict"], "pass");
+
+    let down = result.slo("down-throughput");
+    assert_eq!(down["verdict"], "inconclusive");
+    assert_eq!(down["reason"], "too_few_scrapes");
+    assert!(
+        down["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("answered 0 of 7 scrapes"),
+        "{down}"
+    );
+    assert!(
+        result.stderr.contains("scraped http://127.0.0.1:"),
+        "{}",
+        result.stderr
+    );
+
+    let text = std::fs::read_to_string(&recording).expect("the recording is written");
+    assert!(text.ends_with("# EOF\n"));
+    let samples = text
+        .lines()
+        .filter(|line| line.starts_with("demo_requests_total{"))
+        .count();
+    assert_eq!(samples, 2 * 7, "two series, seven scrapes (at 0s..6s)");
+    assert!(
+        text.contains(r#"demo_requests_total{code="500",instance="127.0.0.1:"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"job="demo"}"#), "{text}");
+
+    // The recording replays to the same verdicts over the same window.
+    let window = result.json()["window"].clone();
+    let replayed = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--replay",
+        recording.to_str().expect("UTF-8"),
+        "--start",
+        window["start"].as_str().expect("start"),
+        "--end",
+        window["end"].as_str().expect("end"),
+        "--select",
+        "demo/throughput",
+        "--select",
+        "demo/availability",
+        "--select",
+        "demo/latency-p95*",
+        "--select",
+        "demo/queue-peak",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    for name in [
+        "throughput",
+        "availability",
+        "latency-p95",
+        "latency-p95-strict",
+        "queue-peak",
+    ] {
+        let (live, again) = (result.slo(name), replayed.slo(name));
+        assert_eq!(live["verdict"], again["verdict"], "{name}");
+        assert_eq!(
+            live["value"], again["value"],
+            "{name}: the recording holds what was scraped"
+        );
+    }
+}
+
+#[test]
+fn scrape_refuses_fixed_windows_and_replays() {
+    let result = run(&[
+        "verify",
+        "--scrape",
+        "http://127.0.0.1:9/metrics",
+        "--end",
+        "now-1h",
+    ]);
+    assert_eq!(result.code, 3);
+    assert!(
+        result.stderr.contains("drop --start and --end"),
+        "{}",
+        result.stderr
+    );
+    let both = run(&[
+        "verify",
+        "--scrape",
+        "http://127.0.0.1:9/metrics",
+        "--replay",
+        "fixtures/release-pass.om",
+    ]);
+    assert_eq!(both.code, 3);
+    let record_alone = run(&["verify", "--record", "/tmp/x.om", "--end", "now-1h"]);
+    assert_eq!(record_alone.code, 3);
+    assert!(
+        record_alone.stderr.contains("add --scrape"),
+        "{}",
+        record_alone.stderr
+    );
+}
