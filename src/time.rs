@@ -144,8 +144,15 @@ pub fn promql_duration(duration: Duration) -> String {
 }
 
 /// Parses an instant: RFC 3339, Unix seconds (with an optional fraction),
-/// `now`, or `now-DURATION`.
+/// `now`, or `now-DURATION`, to the millisecond (the precision Prometheus'
+/// API works in).
 pub fn parse_instant(text: &str, now: Timestamp) -> Result<Timestamp, InstantError> {
+    let instant = parse_precise(text, now)?;
+    Timestamp::from_millisecond(instant.as_millisecond())
+        .map_err(|_| InstantError(text.to_string()))
+}
+
+fn parse_precise(text: &str, now: Timestamp) -> Result<Timestamp, InstantError> {
     let error = || InstantError(text.to_string());
     let trimmed = text.trim();
     if trimmed == "now" {
@@ -285,6 +292,12 @@ mod tests {
             assert_eq!(format_instant(parsed), expected, "{why}");
         }
         assert!(parse_instant("yesterday", now).is_err());
+        let precise = parse_instant("1796379000.0000025", now).expect("valid");
+        assert_eq!(
+            format_instant(precise),
+            "2026-12-04T10:10:00Z",
+            "kept to the millisecond"
+        );
     }
 
     #[test]

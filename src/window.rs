@@ -128,6 +128,12 @@ impl Window {
         };
 
         check_order(window)?;
+        if window.start < Timestamp::UNIX_EPOCH {
+            return Err(WindowError::Invalid(format!(
+                "the window would start at {}, before 1970; shorten --window",
+                format_instant(window.start)
+            )));
+        }
         if window.end > now {
             let ahead = window.end.duration_since(now).unsigned_abs();
             return Err(WindowError::Future {

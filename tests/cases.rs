@@ -872,3 +872,165 @@ fn group_label_on_no_series_is_a_spec_error() {
         "{slo}"
     );
 }
+
+/// A counter that first appears inside the window (the first dead letter
+/// of a new queue) counts from zero, so its first value is not lost; one
+/// already there when the window (and perhaps scraping) began is not
+/// counted twice.
+#[test]
+fn counter_born_in_window_counts_from_zero() {
+    let mut text = String::new();
+    for step in 0..120 {
+        let time = 1_796_377_805 + 15 * step;
+        text.push_str(&format!(
+            "dead_letters_total{{queue=\"ingest\"}} 17 {time}\n"
+        ));
+        if time >= 1_796_378_705 {
+            text.push_str(&format!(
+                "dead_letters_total{{queue=\"exports\"}} 3 {time}\n"
+            ));
+        }
+        if time >= 1_796_378_420 {
+            text.push_str(&format!("early_total{{pod=\"a\"}} 5000 {time}\n"));
+        }
+    }
+    text.push_str("# EOF\n");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("born.om");
+    std::fs::write(&recording, text).expect("written");
+
+    let slos = SloFiles::new(
+        "service: workers\nslos:\n  - name: dead-letters\n    indicator: {increase: {counter: dead_letters_total}}\n    objective: \"== 0\"\n  - name: early\n    indicator: {increase: {counter: early_total}}\n    objective: \"== 0\"\n",
+    );
+    let prometheus = Prometheus::start_with_file(&recording);
+    let served = verify_json(&prometheus.url, slos.path(), &[]);
+    let replayed = verify_json(
+        "http://127.0.0.1:9",
+        slos.path(),
+        &["--replay", recording.to_str().expect("UTF-8")],
+    );
+    for run in [&served, &replayed] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let dead = run.slo("dead-letters");
+        assert_eq!(dead["verdict"], "fail", "three new dead letters: {dead}");
+        assert_eq!(dead["value"], 3.0);
+        assert_eq!(
+            run.slo("early")["verdict"],
+            "pass",
+            "present from the window's start"
+        );
+    }
+}
+
+/// min_events cannot be waived by an uncountable event count: a histogram
+/// whose _count series is dropped is counted from its +Inf bucket.
+#[test]
+fn events_are_counted_even_without_a_count_series() {
+    let mut text = String::new();
+    for (le, per_step) in [("0.1", 0.0), ("0.25", 1.0), ("+Inf", 1.0)] {
+        for step in 0..41 {
+            let time = 1_796_378_405 + 15 * step;
+            let value = if step < 38 {
+                0.0
+            } else {
+                per_step * f64::from(step - 37)
+            };
+            text.push_str(&format!(
+                "lat_seconds_bucket{{le=\"{le}\"}} {value} {time}\n"
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("no-count.om");
+    std::fs::write(&recording, text).expect("written");
+    let slos = SloFiles::new(
+        "service: checkout\nslos:\n  - name: latency\n    indicator: {latency: {histogram: lat_seconds, quantile: 0.95}}\n    objective: \"< 300ms\"\n    min_events: 1000\n",
+    );
+    let prometheus = Prometheus::start_with_file(&recording);
+    for run in [
+        verify_json(&prometheus.url, slos.path(), &[]),
+        verify_json(
+            "http://127.0.0.1:9",
+            slos.path(),
+            &["--replay", recording.to_str().expect("UTF-8")],
+        ),
+    ] {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let slo = run.slo("latency");
+        assert_eq!(slo["reason"], "too_few_events", "{slo}");
+        assert!(message(&slo).contains("only 2 observations"), "{slo}");
+    }
+}
+
+/// A misspelt errors selector is not a clean run: the numerator's absence
+/// is checked against what exists.
+#[test]
+fn misspelt_error_selectors_are_not_zero_errors() {
+    let prometheus = Prometheus::start(&["release-fail"]);
+    let spec = |name: &str, errors: &str| {
+        format!(
+            "  - name: {name}\n    indicator:\n      ratio:\n        errors: '{errors}'\n        total: 'graphql_requests_total{{job=\"summit-api\"}}'\n    objective: \"< 0.1%\"\n"
+        )
+    };
+    let slos = SloFiles::new(&format!(
+        "service: summit-api\nslos:\n{}{}{}{}",
+        spec(
+            "value",
+            r#"graphql_requests_total{job="summit-api", status="eror"}"#
+        ),
+        spec("metric", r#"graphql_request_total{job="summit-api"}"#),
+        spec(
+            "label",
+            r#"graphql_requests_total{job="summit-api", stauts="error"}"#
+        ),
+        spec(
+            "never",
+            r#"graphql_requests_total{job="summit-api", status="timeout"}"#
+        ),
+    ));
+    let recording = support::fixture("release-fail");
+    for run in [
+        verify_json(&prometheus.url, slos.path(), &[]),
+        verify_json(
+            "http://127.0.0.1:9",
+            slos.path(),
+            &["--replay", recording.to_str().expect("UTF-8")],
+        ),
+    ] {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(message(&run.slo("value")).contains(r#"did you mean status="error"?"#));
+        assert!(message(&run.slo("metric")).contains("no series named graphql_request_total"));
+        assert!(message(&run.slo("label")).contains("has a 'stauts' label"));
+        let never = run.slo("never");
+        assert_eq!(
+            never["verdict"], "pass",
+            "a value that never occurred is zero errors"
+        );
+        assert!(
+            never["notices"][0]
+                .as_str()
+                .unwrap_or_default()
+                .contains("values seen: error, ok")
+        );
+    }
+}
+
+/// Sustained steps reach the window's end: when they stop short, the end
+/// is judged too, and the second half's 10% errors fail the SLO.
+#[test]
+fn sustained_mode_judges_the_tail_of_the_window() {
+    let prometheus = Prometheus::start(&["checkout-slices"]);
+    let slos = SloFiles::new(&checkout_ratio(
+        "checkout-availability",
+        r#"http_requests_total{job="checkout", code="500"}"#,
+        r#"http_requests_total{job="checkout"}"#,
+        "    sustained: {step: 4m}\n",
+    ));
+    let run = verify_json(&prometheus.url, slos.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let slo = run.slo("checkout-availability");
+    assert_eq!(slo["reason"], "not_sustained");
+    assert_eq!(slo["sustained"]["points"], 3, "10:04, 10:08 and the end");
+    assert_eq!(slo["sustained"]["worst"]["time"], "2026-12-04T10:10:00Z");
+}

@@ -282,11 +282,22 @@ fn truncated_and_garbage_bodies_are_query_errors() {
 fn compile_prints_and_writes_queries() {
     let printed = run(&["compile", "--select", "summit-workers/dead-letters"]);
     assert_eq!(printed.code, 0);
+    let lines: Vec<&str> = printed.stdout.lines().collect();
     assert_eq!(
-        printed.stdout,
-        "# summit-workers/dead-letters — messages moved to the dead-letter queue during the load test\n\
-         # objective == 0 (count)\n\
-         sum(increase(summit_worker_dead_letter_messages_total{job=\"summit-worker\"}[600s]))\n"
+        lines[0],
+        "# summit-workers/dead-letters — messages moved to the dead-letter queue during the load test"
+    );
+    assert_eq!(lines[1], "# objective == 0 (count)");
+    assert!(
+        lines[2].starts_with(
+            "sum(increase(summit_worker_dead_letter_messages_total{job=\"summit-worker\"}[600s])) + "
+        ),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        "# requires rate(graphql_requests_total) >= 1000/s"
     );
 
     let directory = tempfile::tempdir().expect("temp dir");
@@ -541,5 +552,45 @@ fn compile_write_and_check_cover_whole_services() {
     assert!(
         !leftover.exists(),
         "--write removes what it wrote for a removed service"
+    );
+}
+
+#[test]
+fn unparseable_arguments_still_replace_the_output_file() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let output = directory.path().join("o.json");
+    std::fs::write(&output, r#"{"verdict":"pass","exit_code":0}"#).expect("written");
+    let result = run(&[
+        "verify",
+        "--format",
+        "json",
+        "--output",
+        output.to_str().expect("UTF-8"),
+        "--retries",
+        "abc",
+    ]);
+    assert_eq!(result.code, 3);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).expect("written")).expect("JSON");
+    assert!(report["verdict"].is_null());
+    assert_eq!(report["exit_code"], 3);
+}
+
+/// A compiled query answered with a scalar is the server's fault.
+#[test]
+fn compiled_query_answered_with_a_scalar_is_a_query_error() {
+    let scalar =
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1796379000,"500"]}}"#;
+    let (_prometheus, proxy) = fault(Fault::Status(200, scalar.into()));
+    let result = verify_json(&proxy.url, slo_with_marker().path(), &[]);
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    let slo = result.slo("checkout-throughput");
+    assert_eq!(slo["reason"], "query_error");
+    assert!(
+        slo["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("with a scalar"),
+        "{slo}"
     );
 }

@@ -168,6 +168,8 @@ fn queries(prefix: &str, selector: &str) -> Vec<String> {
         format!("sum(rate({prefix}requests_total{s}[600s])) > bool 1"),
         format!("max without (pod) (max_over_time({prefix}queue_depth{s}[600s]))"),
         format!("{prefix}queue_depth{s}"),
+        format!("sum(increase({prefix}requests_total{s}[600s])) + (sum(min_over_time({prefix}requests_total{s}[600s]) unless last_over_time({prefix}requests_total{s}[660s] offset 540s)) or vector(0))"),
+        format!("sum by (pod) (min_over_time({prefix}requests_total{s}[600s]) unless last_over_time({prefix}requests_total{s}[660s] offset 540s))"),
     ]);
     list
 }

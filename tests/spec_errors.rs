@@ -434,3 +434,92 @@ fn promql_selector_without_placeholder_is_refused() {
         result.stderr
     );
 }
+
+/// Specs that would quietly judge something other than what was meant:
+/// durations without units, units that contradict the metric name, '=='
+/// on a gauge, queries that ignore the window, uncountable min_events, and
+/// sustained ranges with gaps.
+#[test]
+fn specs_that_would_judge_the_wrong_thing_are_refused() {
+    let cases = [
+        (
+            "latency: {histogram: h_seconds, quantile: 0.95}",
+            "< 200",
+            "",
+            "has no unit but the value is in seconds",
+        ),
+        (
+            "mean: {sum: d_seconds_total, count: c_total}",
+            "< 5",
+            "",
+            "has no unit",
+        ),
+        (
+            "latency: {histogram: h_seconds, quantile: 0.95, unit: milliseconds}",
+            "< 200ms",
+            "",
+            "unit says milliseconds",
+        ),
+        (
+            "gauge: {metric: in_flight}",
+            "== 0",
+            "",
+            "'==' cannot judge a gauge",
+        ),
+        (
+            "promql: {query: 'sum(rate(x_total[1m]))'}",
+            "< 1",
+            "",
+            "does not use ${window}",
+        ),
+        (
+            "promql: {query: 'sum(rate(x_total[${window}] offset 1h))'}",
+            "< 1",
+            "",
+            "uses 'offset' or '@'",
+        ),
+        (
+            "promql: {query: 'sum(rate(x_total[${window}]))'}",
+            "< 1",
+            "    min_events: 100\n",
+            "min_events needs an 'events' query",
+        ),
+        (
+            "rate: {counter: x_total}",
+            ">= 1/s",
+            "    sustained: {step: 5m, range: 30s}\n",
+            "is shorter than its step",
+        ),
+    ];
+    for (indicator, objective, extra, expected) in cases {
+        let files = SloFiles::new(&format!(
+            "service: checkout\nslos:\n  - name: x\n    indicator: {{{indicator}}}\n    objective: \"{objective}\"\n{extra}"
+        ));
+        let result = validate(&files);
+        assert_eq!(result.code, 3, "{indicator} {objective}");
+        assert!(
+            result.stderr.contains(expected),
+            "{indicator} {objective}: {}",
+            result.stderr
+        );
+    }
+}
+
+#[test]
+fn a_bad_service_name_does_not_hide_the_slos_problems() {
+    let files = SloFiles::new(
+        "service: bad one\nslos:\n  - name: x\n    indicator: {rate: {counter: x_total}}\n    objective: \"fast\"\n",
+    );
+    let result = validate(&files);
+    assert_eq!(result.code, 3);
+    assert!(
+        result.stderr.contains("the service name 'bad one'"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains("invalid objective"),
+        "{}",
+        result.stderr
+    );
+}

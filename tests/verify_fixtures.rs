@@ -259,9 +259,19 @@ fn release_without_traffic_is_inconclusive_never_green() {
             .contains("only 0 requests in window (min_events 1000)"),
         "{availability}"
     );
-    for name in ["path-query-3hop-p95", "get-set-mean-latency"] {
+    for name in [
+        "path-query-3hop-p95",
+        "get-set-mean-latency",
+        "queue-depth-peak",
+        "dead-letters",
+    ] {
         assert_eq!(verdict_of(&run, name).1, "precondition_not_met", "{name}");
     }
+    assert_eq!(
+        run.json()["summary"]["inconclusive"],
+        6,
+        "a quiet system proves nothing"
+    );
 }
 
 #[test]
@@ -291,6 +301,8 @@ fn low_load_makes_load_dependent_slos_inconclusive() {
         "graphql-latency-p95",
         "path-query-3hop-p95",
         "get-set-mean-latency",
+        "queue-depth-peak",
+        "dead-letters",
     ] {
         let slo = run.slo(name);
         assert_eq!(slo["verdict"], "inconclusive", "{name}");

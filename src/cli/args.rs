@@ -19,7 +19,8 @@ Exit codes, for every command that gives a verdict:
   1  at least one SLO failed
   2  no failure, but at least one SLO is inconclusive (no data, NaN, too few events,
      precondition not met, partial data, query error)
-  3  the tool could not run: invalid spec, bad arguments, nothing selected";
+  3  the tool could not run: invalid spec, bad arguments, nothing selected, a window in
+     the future; or an SLO's spec proved wrong against the data";
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -149,7 +150,8 @@ pub struct WindowArgs {
         long,
         value_name = "DURATION",
         env = "SUMMIT_SLO_SETTLE",
-        hide_env_values = true
+        hide_env_values = true,
+        allow_hyphen_values = true
     )]
     pub settle: Option<String>,
 

@@ -115,7 +115,7 @@ fn compile_all(
                 }
                 listing.push_str(&compiled.render());
             }
-            Err(error) => errors.push(error.to_string()),
+            Err(error) => errors.push(format!("{}: {error}", slo.location.position())),
         }
     }
     if !errors.is_empty() {
@@ -175,6 +175,14 @@ fn write_listings(directory: &Path, listings: &BTreeMap<String, String>) -> u8 {
 }
 
 fn check_listings(directory: &Path, listings: &BTreeMap<String, String>, window: &str) -> u8 {
+    if !directory.is_dir() {
+        eprintln!(
+            "stale: {} does not exist; run `summit-slo compile --write {}` first",
+            directory.display(),
+            directory.display()
+        );
+        return 1;
+    }
     let mut stale: Vec<PathBuf> = listings
         .iter()
         .filter(|(service, text)| {

@@ -37,11 +37,46 @@ pub fn main() -> ExitCode {
                 0
             };
             let _ = error.print();
+            if code == EXIT_CANNOT_RUN {
+                replace_stale_output(&error);
+            }
             return ExitCode::from(code);
         }
     };
     setup_logging(cli.verbose);
     ExitCode::from(run(cli))
+}
+
+/// Arguments that did not parse still name an `--output` file; it is
+/// overwritten with an error report so no earlier run's verdict survives in
+/// it.
+fn replace_stale_output(error: &clap::Error) {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let mut output = None;
+    let mut json = false;
+    for (index, argument) in arguments.iter().enumerate() {
+        let next = || arguments.get(index + 1).cloned();
+        match argument.as_str() {
+            "--output" | "-o" => output = next(),
+            "--format" => json = next().as_deref() == Some("json"),
+            _ => {
+                if let Some(path) = argument.strip_prefix("--output=") {
+                    output = Some(path.to_string());
+                }
+                if let Some(format) = argument.strip_prefix("--format=") {
+                    json = format == "json";
+                }
+            }
+        }
+    }
+    let Some(path) = output else { return };
+    let message = format!("bad arguments: {}", error.kind());
+    let text = if json {
+        crate::report::json::render_error(&message, EXIT_CANNOT_RUN)
+    } else {
+        format!("error: {message}\n")
+    };
+    let _ = std::fs::write(path, text);
 }
 
 /// Runs a parsed command and returns its exit code.

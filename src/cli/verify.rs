@@ -13,7 +13,7 @@ use super::{Stop, fail, load_selected, write_stdout};
 use crate::engine::Engine;
 use crate::engine::record;
 use crate::engine::scrape::{Target, scrape};
-use crate::eval::{self, Verification, VerifyOptions};
+use crate::eval::{self, ScrapeIntervals, Verification, VerifyOptions};
 use crate::prometheus::{Client, ClientConfig};
 use crate::report::{self, Format};
 use crate::time::{format_duration, format_instant, parse_duration};
@@ -74,20 +74,23 @@ fn verify(args: &VerifyArgs) -> Result<Verification, Stop> {
         .enable_all()
         .build()
         .map_err(|error| Stop::new(format!("cannot start the async runtime: {error}")))?;
-    let options = |scrape_interval| VerifyOptions {
+    let options = |scrape_intervals| VerifyOptions {
         window,
         allow_partial: args.gate.allow_partial,
         strict: args.gate.strict,
-        scrape_interval,
+        scrape_intervals,
     };
 
     if let Some(engine) = recording {
-        let scrape_interval = scrape_interval.or_else(|| engine.typical_interval());
-        check_compiles(&slos, &window, scrape_interval, true).map_err(Stop::new)?;
+        let intervals = match scrape_interval.or_else(|| engine.typical_interval()) {
+            Some(interval) => ScrapeIntervals::Fixed(interval),
+            None => ScrapeIntervals::Unknown,
+        };
+        check_compiles(&slos, &window, &intervals, true).map_err(Stop::new)?;
         warn_outside(&engine, &window, args.embedded.replay.as_deref());
         let source = eval::Source::Embedded(Arc::new(engine));
         return runtime.block_on(async {
-            eval::verify(&slos, &source, &options(scrape_interval))
+            eval::verify(&slos, &source, &options(intervals))
                 .await
                 .map_err(Stop::new)
         });
@@ -96,17 +99,17 @@ fn verify(args: &VerifyArgs) -> Result<Verification, Stop> {
     let config = client_config(&args.prometheus).map_err(Stop::new)?;
     runtime.block_on(async {
         let client = Client::new(config).map_err(Stop::new)?;
-        let scrape_interval = match scrape_interval {
-            Some(interval) => Some(interval),
-            None => discover_scrape_interval(&client).await,
+        let intervals = match scrape_interval {
+            Some(interval) => ScrapeIntervals::Fixed(interval),
+            None => discover_scrape_intervals(&client).await,
         };
-        check_compiles(&slos, &window, scrape_interval, false).map_err(Stop::new)?;
-        let settle = settle.unwrap_or(scrape_interval.unwrap_or(ASSUMED_SCRAPE_INTERVAL) * 2);
+        check_compiles(&slos, &window, &intervals, false).map_err(Stop::new)?;
+        let settle = settle.unwrap_or(intervals.longest().unwrap_or(ASSUMED_SCRAPE_INTERVAL) * 2);
         wait_for_settle(window, settle).await;
         eval::verify(
             &slos,
             &eval::Source::Prometheus(client),
-            &options(scrape_interval),
+            &options(intervals),
         )
         .await
         .map_err(Stop::new)
@@ -150,7 +153,7 @@ fn verify_scraping(args: &VerifyArgs, slos: &[crate::spec::Slo]) -> Result<Verif
     if length.is_zero() {
         return Err(Stop::new("--window must be longer than 0s"));
     }
-    check_compiles(slos, &window, Some(interval), true).map_err(Stop::new)?;
+    check_compiles(slos, &window, &ScrapeIntervals::Fixed(interval), true).map_err(Stop::new)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -209,7 +212,7 @@ fn verify_scraping(args: &VerifyArgs, slos: &[crate::spec::Slo]) -> Result<Verif
         window,
         allow_partial: args.gate.allow_partial,
         strict: args.gate.strict,
-        scrape_interval: Some(interval),
+        scrape_intervals: ScrapeIntervals::Fixed(interval),
     };
     let verification = runtime
         .block_on(eval::verify(
@@ -389,17 +392,18 @@ fn redact_url(text: &str) -> String {
 fn check_compiles(
     slos: &[crate::spec::Slo],
     window: &Window,
-    scrape_interval: Option<Duration>,
+    intervals: &ScrapeIntervals,
     embedded: bool,
 ) -> Result<(), String> {
-    let options = crate::compile::CompileOptions {
-        scrape_interval,
-        le_spellings: None,
-    };
     let mut errors = Vec::new();
     for slo in slos {
+        let options = crate::compile::CompileOptions {
+            scrape_interval: intervals.for_slo(slo),
+            le_spellings: None,
+        };
+        let at = slo.location.position();
         match crate::compile::compile(slo, window, &options) {
-            Err(error) => errors.push(error.to_string()),
+            Err(error) => errors.push(format!("{at}: {error}")),
             Ok(compiled) if embedded => {
                 if let Some(Err(unsupported)) = compiled
                     .queries()
@@ -408,8 +412,8 @@ fn check_compiles(
                     .find(|plan| plan.is_err())
                 {
                     errors.push(format!(
-                        "{}: the embedded engine cannot run its query ({unsupported}); verify \
-                         this SLO against Prometheus, or leave it out with --select",
+                        "{at}: {}: the embedded engine cannot run its query ({unsupported}); \
+                         verify this SLO against Prometheus, or leave it out with --select",
                         slo.id()
                     ));
                 }
@@ -424,12 +428,13 @@ fn check_compiles(
     }
 }
 
-async fn discover_scrape_interval(client: &Client) -> Option<Duration> {
-    match client.scrape_interval().await {
-        Ok(interval) => interval,
+async fn discover_scrape_intervals(client: &Client) -> ScrapeIntervals {
+    match client.scrape_targets().await {
+        Ok(targets) if !targets.is_empty() => ScrapeIntervals::PerTarget(targets),
+        Ok(_) => ScrapeIntervals::Unknown,
         Err(error) => {
             tracing::info!(%error, "scrape interval unknown: the server did not list targets");
-            None
+            ScrapeIntervals::Unknown
         }
     }
 }

@@ -32,6 +32,9 @@ pub enum Expr {
         selector: Selector,
         /// The range.
         range: Duration,
+        /// How far before the evaluation time the range ends (`offset`),
+        /// zero for none. Only the compiler sets it.
+        offset: Duration,
     },
     /// `sum by (labels) (inner)` and friends.
     Aggregate {
@@ -291,6 +294,25 @@ impl Expr {
                 matchers,
             },
             range,
+            offset: Duration::ZERO,
+        }
+    }
+
+    /// The same range function, its range ending `offset` earlier.
+    pub fn offset_by(self, by: Duration) -> Self {
+        match self {
+            Self::Range {
+                function,
+                selector,
+                range,
+                offset,
+            } => Self::Range {
+                function,
+                selector,
+                range,
+                offset: offset + by,
+            },
+            other => other,
         }
     }
 
@@ -352,13 +374,21 @@ impl fmt::Display for Expr {
                 function,
                 selector,
                 range,
-            } => write!(
-                formatter,
-                "{}({}[{}])",
-                function.name(),
-                render_selector(selector),
-                promql_duration(*range)
-            ),
+                offset,
+            } => {
+                let offset = if offset.is_zero() {
+                    String::new()
+                } else {
+                    format!(" offset {}", promql_duration(*offset))
+                };
+                write!(
+                    formatter,
+                    "{}({}[{}]{offset})",
+                    function.name(),
+                    render_selector(selector),
+                    promql_duration(*range)
+                )
+            }
             Self::Aggregate {
                 operator,
                 grouping,
@@ -522,10 +552,21 @@ fn convert_call(call: &parser::Call) -> Result<Expr, Unsupported> {
                 )));
             }
         };
+        // The compiler's own plans carry offsets (a range before the
+        // window); hand-written queries are refused them when the spec is
+        // loaded, so an offset here is one summit-slo wrote.
+        let offset = match &matrix.vs.offset {
+            None => Duration::ZERO,
+            Some(parser::Offset::Pos(offset)) => *offset,
+            Some(parser::Offset::Neg(_)) => return Err(unsupported("negative offsets")),
+        };
+        let mut selector = matrix.vs.clone();
+        selector.offset = None;
         return Ok(Expr::Range {
             function,
-            selector: convert_selector(&matrix.vs)?,
+            selector: convert_selector(&selector)?,
             range: matrix.range,
+            offset,
         });
     }
     let function = match name {
@@ -627,6 +668,7 @@ mod tests {
             ("predict_linear(x[5m], 60)", "the function predict_linear()"),
             ("x[5m]", "bare range selector"),
             ("x offset 5m", "offset"),
+            ("rate(x[5m] offset -1m)", "negative offsets"),
             ("a * on (x) group_left b", "group_left"),
         ];
         for (text, expected) in cases {

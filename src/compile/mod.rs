@@ -65,6 +65,9 @@ pub struct SustainedQuery {
     pub step: Duration,
     /// Data covered by each evaluation.
     pub range: Duration,
+    /// True when the steps stop short of the window's end, which is then
+    /// evaluated on its own.
+    pub tail: bool,
 }
 
 /// A precondition's query and bound.
@@ -304,7 +307,10 @@ fn compile_sustained(
             .unwrap_or(DEFAULT_SUSTAINED_STEP)
             .max(minimum_step),
     };
-    let range = sustained.range.unwrap_or(step);
+    // A range shorter than the step would leave data between steps
+    // unjudged; when the step was raised to fit the point limit, the range
+    // grows with it.
+    let range = sustained.range.unwrap_or(step).max(step);
     if range > length {
         return Err(CompileError::RangeLongerThanWindow {
             slo: slo.id(),
@@ -326,12 +332,17 @@ fn compile_sustained(
         .start
         .checked_add(offset)
         .expect("start plus a range inside the window is a valid time");
+    // Steps run from the first full range; when they do not land on the
+    // window's end, one more evaluation there covers the rest.
+    let span = window.end.as_millisecond() - start.as_millisecond();
+    let tail = span % (step.as_millis() as i64).max(1) != 0;
     Ok(SustainedQuery {
         query: indicator_queries(&slo.indicator, &context).value,
         start,
         end: window.end,
         step,
         range,
+        tail,
     })
 }
 

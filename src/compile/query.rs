@@ -157,18 +157,43 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
             None,
             None,
         ),
-        Indicator::Increase(counter) => IndicatorQueries::compiled(
-            sum(Expr::range(
-                RangeFunction::Increase,
-                &counter.counter,
-                &counter.selector,
-                &[],
-                range,
-            )),
-            None,
-            None,
-            None,
-        ),
+        Indicator::Increase(counter) => {
+            let over = |function, range| {
+                Expr::range(function, &counter.counter, &counter.selector, &[], range)
+            };
+            let increase = sum(over(RangeFunction::Increase, range));
+            // increase() cannot see a series' first value: a counter that
+            // appears inside the window (the first dead letter of a new
+            // label set) would count as 0. A series with no sample from a
+            // window's length before the start until `settled` into the
+            // window was born in it, starting from zero: its first value
+            // counts. Series seen in the first `settled` of the window are
+            // taken to have existed before (scraping may have begun with
+            // the window).
+            let settled = (range / 10).min(Duration::from_secs(60));
+            let before =
+                over(RangeFunction::LastOverTime, range + settled).offset_by(range - settled);
+            let born = sum(Expr::binary(
+                BinaryOperator::Unless,
+                over(RangeFunction::MinOverTime, range),
+                before,
+            ));
+            let zero = if context.by.is_empty() {
+                Expr::Vector(Box::new(Expr::Number(0.0)))
+            } else {
+                Expr::binary(
+                    BinaryOperator::Multiply,
+                    Expr::Number(0.0),
+                    increase.clone(),
+                )
+            };
+            let value = Expr::binary(
+                BinaryOperator::Add,
+                increase,
+                Expr::binary(BinaryOperator::Or, born, zero).paren(),
+            );
+            IndicatorQueries::compiled(value, None, None, None)
+        }
         Indicator::Gauge(gauge) => {
             let across = if context.comparator.is_upper_bound() {
                 AggregateOperator::Max

@@ -87,7 +87,9 @@ pub fn evaluate(expr: &Expr, store: &Store, time: i64) -> Result<Value, Evaluati
             function,
             selector,
             range,
+            offset,
         } => {
+            let time = time - offset.as_millis() as i64;
             let start = time - range.as_millis() as i64;
             let elements = store
                 .select(selector)

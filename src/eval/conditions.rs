@@ -2,6 +2,8 @@
 //! (was the load the one the objective assumes?) and sustained mode (did the
 //! objective hold at every step, not only on average?).
 
+use std::collections::BTreeMap;
+
 use super::outcome::{PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict};
 use super::series::format_labels;
 use crate::compile::{CompiledSlo, SustainedQuery};
@@ -10,18 +12,24 @@ use crate::spec::Slo;
 use crate::time::{format_duration, format_instant};
 
 /// Measures each precondition. A precondition that cannot be measured (no
-/// data, NaN, a failed query, partial data) is not met.
+/// data, NaN, ±Inf, a failed query, an answer for another time, partial
+/// data without `--allow-partial`) is not met.
 pub fn judge_preconditions(
     compiled: &CompiledSlo,
     answers: &[Result<QueryResult, QueryError>],
+    end: jiff::Timestamp,
+    allow_partial: bool,
 ) -> Vec<PreconditionOutcome> {
     compiled
         .preconditions
         .iter()
         .zip(answers)
         .map(|(plan, answer)| {
-            let (value, problem) = match single_value(answer) {
+            let (value, problem) = match single_value(answer, end, allow_partial) {
                 Ok(value) if value.is_nan() => (Some(value), Some("value is NaN".to_string())),
+                Ok(value) if value.is_infinite() => {
+                    (Some(value), Some("value is infinite".to_string()))
+                }
                 Ok(value) => (Some(value), None),
                 Err(problem) => (None, Some(problem)),
             };
@@ -42,30 +50,44 @@ pub fn judge_preconditions(
         .collect()
 }
 
-fn single_value(answer: &Result<QueryResult, QueryError>) -> Result<f64, String> {
+fn single_value(
+    answer: &Result<QueryResult, QueryError>,
+    end: jiff::Timestamp,
+    allow_partial: bool,
+) -> Result<f64, String> {
     let result = answer
         .as_ref()
         .map_err(|error| format!("query failed: {error}"))?;
-    if !result.warnings.is_empty() {
+    if !result.warnings.is_empty() && !allow_partial {
         return Err(format!("partial data: {}", result.warnings.join("; ")));
     }
-    match &result.data {
-        ResultData::Scalar(sample) => Ok(sample.value),
+    let sample = match &result.data {
+        ResultData::Scalar(sample) => sample,
         ResultData::Vector(samples) => match samples.as_slice() {
-            [] => Err("no data".to_string()),
-            [sample] => Ok(sample.value),
-            _ => Err(format!("{} series where one was expected", samples.len())),
+            [] => return Err("no data".to_string()),
+            [sample] => sample,
+            _ => return Err(format!("{} series where one was expected", samples.len())),
         },
-        other => Err(format!("a {} result", other.kind())),
+        other => return Err(format!("a {} result", other.kind())),
+    };
+    let expected = end.as_millisecond() as f64 / 1000.0;
+    if (sample.time - expected).abs() > 1.0 {
+        return Err(format!(
+            "the answer is for Unix time {}, not for the window's end {expected}",
+            sample.time
+        ));
     }
+    Ok(sample.value)
 }
 
 /// Judges every step of the window; a step without traffic (NaN) counts for
-/// nothing, a step that misses the objective fails the SLO.
+/// nothing, a step that misses the objective fails the SLO, and a series
+/// absent from more than half of the steps leaves the SLO inconclusive.
 pub fn judge_sustained(
     slo: &Slo,
     plan: &SustainedQuery,
     answer: &Result<QueryResult, QueryError>,
+    tail: Option<&Result<QueryResult, QueryError>>,
     outcome: &mut SloOutcome,
 ) {
     let mut sustained = SustainedOutcome {
@@ -74,42 +96,38 @@ pub fn judge_sustained(
         range: plan.range,
         points: 0,
         empty_points: 0,
+        missing_points: 0,
         breaches: 0,
         warnings: 0,
         worst: None,
     };
-    let result = match answer {
-        Ok(result) => result,
-        Err(error) => {
+    let series = match collect_steps(plan, answer, tail, outcome.partial) {
+        Ok(series) => series,
+        Err((reason, problem)) => {
             outcome.verdict = Verdict::Inconclusive;
-            outcome.reason = Some(Reason::QueryError);
+            outcome.reason = Some(reason);
             outcome.detail = format!(
-                "sustained query failed: {error}; query: {}",
+                "sustained: {problem}; query: {}",
                 shorten(&plan.query.text, 160)
             );
             outcome.sustained = Some(sustained);
             return;
         }
     };
-    if !result.warnings.is_empty() && !outcome.partial {
-        outcome.verdict = Verdict::Inconclusive;
-        outcome.reason = Some(Reason::PartialResponse);
-        outcome.detail = format!(
-            "the server answered the sustained query from partial data ({})",
-            result.warnings.join("; ")
-        );
-        outcome.sustained = Some(sustained);
-        return;
-    }
-    let series = match &result.data {
-        ResultData::Matrix(series) => series.as_slice(),
-        _ => &[],
-    };
 
+    let span = plan.end.as_millisecond() - plan.start.as_millisecond();
+    let expected =
+        (span / (plan.step.as_millis() as i64).max(1)) as usize + 1 + usize::from(plan.tail);
     let upper = slo.objective.comparator.is_upper_bound();
     let mut worst: Option<(f64, f64, String)> = None;
-    for item in series {
-        for &(time, value) in &item.points {
+    let mut sparse = Vec::new();
+    for (labels, points) in &series {
+        let missing = expected.saturating_sub(points.len());
+        sustained.missing_points += missing;
+        if missing * 2 > expected {
+            sparse.push(format!("{labels} has {} of {expected} steps", points.len()));
+        }
+        for &(time, value) in points {
             if value.is_nan() {
                 sustained.empty_points += 1;
                 continue;
@@ -136,7 +154,7 @@ pub fn judge_sustained(
                 }
             };
             if worse {
-                worst = Some((time, value, format_labels(&item.labels)));
+                worst = Some((time, value, labels.clone()));
             }
         }
     }
@@ -170,6 +188,13 @@ pub fn judge_sustained(
             unit.format(value),
             format_unix(time)
         );
+    } else if !sparse.is_empty() {
+        outcome.verdict = Verdict::Inconclusive;
+        outcome.reason = Some(Reason::NoData);
+        outcome.detail = format!(
+            "sustained: too few steps had data ({}; {every})",
+            sparse.join(", ")
+        );
     } else if sustained.warnings > 0 && outcome.verdict == Verdict::Pass {
         let warning = slo
             .warning
@@ -182,6 +207,76 @@ pub fn judge_sustained(
         );
     }
     outcome.sustained = Some(sustained);
+}
+
+type Steps = Vec<(String, Vec<(f64, f64)>)>;
+
+/// The steps of the range answer and the tail evaluation, by series.
+fn collect_steps(
+    plan: &SustainedQuery,
+    answer: &Result<QueryResult, QueryError>,
+    tail: Option<&Result<QueryResult, QueryError>>,
+    partial_allowed: bool,
+) -> Result<Steps, (Reason, String)> {
+    let result = answer.as_ref().map_err(|error| {
+        (
+            Reason::QueryError,
+            format!("the range query failed: {error}"),
+        )
+    })?;
+    if !result.warnings.is_empty() && !partial_allowed {
+        return Err((
+            Reason::PartialResponse,
+            format!(
+                "the server warned that its answer may be incomplete ({})",
+                result.warnings.join("; ")
+            ),
+        ));
+    }
+    let ResultData::Matrix(matrix) = &result.data else {
+        return Err((
+            Reason::QueryError,
+            format!(
+                "the range query was answered with a {}, not a matrix",
+                result.data.kind()
+            ),
+        ));
+    };
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = matrix
+        .iter()
+        .map(|item| (format_labels(&item.labels), item.points.clone()))
+        .collect();
+    if plan.tail
+        && let Some(tail) = tail
+    {
+        let tail = tail.as_ref().map_err(|error| {
+            (
+                Reason::QueryError,
+                format!("the evaluation at the window's end failed: {error}"),
+            )
+        })?;
+        let end = plan.end.as_millisecond() as f64 / 1000.0;
+        let samples = match &tail.data {
+            ResultData::Vector(samples) => samples.clone(),
+            ResultData::Scalar(sample) => vec![sample.clone()],
+            other => {
+                return Err((
+                    Reason::QueryError,
+                    format!(
+                        "the evaluation at the window's end returned a {}",
+                        other.kind()
+                    ),
+                ));
+            }
+        };
+        for sample in samples {
+            series
+                .entry(format_labels(&sample.labels))
+                .or_default()
+                .push((end, sample.value));
+        }
+    }
+    Ok(series.into_iter().collect())
 }
 
 fn format_unix(seconds: f64) -> String {

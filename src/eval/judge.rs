@@ -29,8 +29,28 @@ pub struct Answers {
     pub buckets: Option<Result<QueryResult, QueryError>>,
     /// The sustained range query.
     pub sustained: Option<Result<QueryResult, QueryError>>,
+    /// The sustained indicator at the window's end, when the steps stop
+    /// short of it.
+    pub sustained_tail: Option<Result<QueryResult, QueryError>>,
     /// Each precondition's value.
     pub preconditions: Vec<Result<QueryResult, QueryError>>,
+    /// For a ratio whose numerator matched nothing: what exists of it.
+    pub numerator_presence: Option<Presence>,
+}
+
+/// What exists of a ratio's numerator when it matched no series in the
+/// window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presence {
+    /// The numerator's metric name.
+    pub metric: String,
+    /// True when the numerator's metric differs from the total's.
+    pub separate_metric: bool,
+    /// True when any series of that metric has samples in the window.
+    pub metric_exists: bool,
+    /// Each equality matcher of the numerator (not shared with the total):
+    /// label, wanted value, values seen in the window.
+    pub labels: Vec<(String, String, Vec<String>)>,
 }
 
 /// What judgement needs besides the answers.
@@ -51,12 +71,23 @@ pub fn judge(compiled: &CompiledSlo, answers: Answers, options: &JudgeOptions) -
     let mut outcome = SloOutcome::new(slo.clone(), compiled.window.value.text.clone());
 
     judge_window(compiled, &answers, options, &mut outcome);
-    outcome.preconditions = judge_preconditions(compiled, &answers.preconditions);
+    outcome.preconditions = judge_preconditions(
+        compiled,
+        &answers.preconditions,
+        options.window.end,
+        options.allow_partial,
+    );
     apply_preconditions(&mut outcome);
     if matches!(outcome.verdict, Verdict::Pass | Verdict::Warn)
         && let (Some(plan), Some(answer)) = (&compiled.sustained, &answers.sustained)
     {
-        judge_sustained(slo, plan, answer, &mut outcome);
+        judge_sustained(
+            slo,
+            plan,
+            answer,
+            answers.sustained_tail.as_ref(),
+            &mut outcome,
+        );
     }
     if matches!(
         outcome.verdict,
@@ -160,7 +191,63 @@ fn judge_window(
 
     let groups = judge_groups(slo, answers, &samples, options);
     summarise_groups(slo, groups, outcome);
+    if let Some(presence) = &answers.numerator_presence {
+        apply_presence(presence, outcome);
+    }
     apply_warnings(slo, &warnings, options, outcome);
+}
+
+/// A ratio's numerator that matched nothing reads as zero, as a counter
+/// that has not counted yet should. A likely typo is different: a metric
+/// with no series at all, a label no series carries, or a value close to
+/// one that exists. Those make the SLO inconclusive; a value that simply
+/// never occurred is noted.
+fn apply_presence(presence: &Presence, outcome: &mut SloOutcome) {
+    let mut problems = Vec::new();
+    if presence.separate_metric && !presence.metric_exists {
+        problems.push(format!(
+            "no series named {} in the window (a misspelt name, or a counter that does not \
+             exist until its first event: initialise it at 0 in the service)",
+            presence.metric
+        ));
+    }
+    for (label, wanted, seen) in &presence.labels {
+        if !presence.metric_exists {
+            continue;
+        }
+        if seen.is_empty() {
+            problems.push(format!(
+                "no series of {} has a '{label}' label",
+                presence.metric
+            ));
+            continue;
+        }
+        let candidates: Vec<&str> = seen.iter().map(String::as_str).collect();
+        match crate::spec::diagnostic::did_you_mean(wanted, &candidates) {
+            Some(close) if close != wanted => problems.push(format!(
+                "no series has {label}=\"{wanted}\"; did you mean {label}=\"{close}\"?"
+            )),
+            _ => outcome.notices.push(format!(
+                "no series of {} had {label}=\"{wanted}\" in the window, counted as 0 (values \
+                 seen: {})",
+                presence.metric,
+                seen.join(", ")
+            )),
+        }
+    }
+    let already_unknown = outcome.verdict == Verdict::Inconclusive
+        && outcome
+            .reason
+            .is_some_and(|reason| reason != Reason::NoData);
+    if problems.is_empty() || already_unknown {
+        return;
+    }
+    outcome.verdict = Verdict::Inconclusive;
+    outcome.reason = Some(Reason::NoData);
+    outcome.detail = format!(
+        "the errors side of the ratio matched nothing and would read as 0: {}",
+        problems.join("; ")
+    );
 }
 
 /// An instant answer is for the window's end; a server (or proxy) that
@@ -186,6 +273,18 @@ fn wrong_time(result: &QueryResult, end: jiff::Timestamp) -> Option<String> {
 /// one answered in the wrong shape is the server's fault.
 fn shaped_samples(slo: &Slo, data: &ResultData, outcome: &mut SloOutcome) -> Option<Vec<Sample>> {
     let hand_written = matches!(slo.indicator, Indicator::Promql(_));
+    let compiled_shape_error = |outcome: &mut SloOutcome, what: String| {
+        outcome.reason = Some(Reason::QueryError);
+        outcome.detail = format!(
+            "the server answered a compiled query with {what}, which that query cannot return; \
+             query: {}",
+            shorten(&outcome.query, 160)
+        );
+    };
+    if !hand_written && matches!(data, ResultData::Scalar(_)) {
+        compiled_shape_error(outcome, "a scalar".to_string());
+        return None;
+    }
     let samples = match samples_of(data) {
         Ok(samples) => samples,
         Err(kind) if hand_written => {
@@ -206,6 +305,19 @@ fn shaped_samples(slo: &Slo, data: &ResultData, outcome: &mut SloOutcome) -> Opt
             return None;
         }
     };
+    // A compiled query aggregates by the SLO's groups: its series carry
+    // those labels and no others.
+    if !hand_written
+        && let Some(stray) = samples
+            .iter()
+            .find(|sample| sample.labels.keys().any(|name| !slo.by.contains(name)))
+    {
+        compiled_shape_error(
+            outcome,
+            format!("a series labelled {}", format_labels(&stray.labels)),
+        );
+        return None;
+    }
     let grouped = !slo.by.is_empty() || slo.per_series;
     let mut seen = std::collections::BTreeSet::new();
     let duplicated = samples.iter().any(|sample| !seen.insert(&sample.labels));
@@ -265,6 +377,15 @@ fn judge_groups(
     let events = successful(&answers.events).map(|result| by_labels(&result));
     let numerators = successful(&answers.numerator).map(|result| by_labels(&result));
     let buckets = successful(&answers.buckets).map(|result| buckets_by_group(&result));
+    // A histogram whose _count series is dropped (by relabelling) still
+    // counts its observations in the +Inf bucket.
+    let from_buckets = |labels: &crate::prometheus::Labels| {
+        let group = buckets.as_ref()?.get(labels)?;
+        group
+            .last()
+            .filter(|(bound, _)| bound.is_infinite())
+            .map(|(_, count)| *count)
+    };
     let window_seconds = options.window.duration().as_secs_f64();
 
     samples
@@ -273,6 +394,10 @@ fn judge_groups(
             let events = match &slo.indicator {
                 Indicator::Rate(_) => Some(sample.value * window_seconds),
                 Indicator::Increase(_) => Some(sample.value),
+                Indicator::Latency(_) => events
+                    .as_ref()
+                    .and_then(|events| lookup(events, &sample.labels))
+                    .or_else(|| from_buckets(&sample.labels)),
                 _ => events
                     .as_ref()
                     .and_then(|events| lookup(events, &sample.labels)),
@@ -366,18 +491,28 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
     };
 
     // An explicit minimum comes first: zero events are too few, and no_data
-    // must not turn them into a pass.
-    if let (Some(minimum), Some(events)) = (slo.min_events, evidence.events)
-        && events >= 0.0
-        && events < minimum
-    {
-        group.reason = Some(Reason::TooFewEvents);
-        group.detail = format!(
-            "only {} {noun} in window (min_events {})",
-            format_count(events),
-            significant(minimum)
-        );
-        return group;
+    // must not turn them into a pass. Events that cannot be counted are not
+    // enough either.
+    if let Some(minimum) = slo.min_events {
+        let counted = evidence.events.filter(|events| events.is_finite());
+        let detail = match counted {
+            None => Some(format!(
+                "the number of {noun} in the window is unknown (its query returned no value), \
+                 so min_events {} cannot be checked",
+                significant(minimum)
+            )),
+            Some(events) if (0.0..minimum).contains(&events) => Some(format!(
+                "only {} {noun} in window (min_events {})",
+                format_count(events),
+                significant(minimum)
+            )),
+            Some(_) => None,
+        };
+        if let Some(detail) = detail {
+            group.reason = Some(Reason::TooFewEvents);
+            group.detail = detail;
+            return group;
+        }
     }
     if value.is_nan() {
         group.reason = Some(Reason::Nan);
@@ -447,13 +582,25 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
 /// time while observations land.
 fn impossible(slo: &Slo, value: f64, evidence: &Evidence<'_>) -> Option<String> {
     let exceeds = |part: f64, whole: f64| part > whole + (whole.abs() * 1e-3).max(1.0);
-    if let Some(events) = evidence.events
-        && events < 0.0
-    {
+    for (count, what) in [
+        (evidence.events, slo.indicator.event_noun()),
+        (evidence.numerator, "counted in the numerator"),
+    ] {
+        if let Some(count) = count
+            && count < 0.0
+        {
+            return Some(format!(
+                "{} {what} in window; counts cannot be negative",
+                significant(count)
+            ));
+        }
+    }
+    let unit = slo.indicator.unit();
+    if value < 0.0 && !matches!(unit, crate::spec::Unit::Number) {
         return Some(format!(
-            "{} {} in window; counts cannot be negative",
-            significant(events),
-            slo.indicator.event_noun()
+            "a value of {} cannot be; values in {} are never negative",
+            unit.format(value),
+            unit.name()
         ));
     }
     if let (Some(numerator), Some(total)) = (evidence.numerator, evidence.events) {
@@ -652,7 +799,9 @@ mod tests {
             numerator: numerator.map(vector),
             buckets: None,
             sustained: None,
+            sustained_tail: None,
             preconditions: Vec::new(),
+            numerator_presence: None,
         }
     }
 
@@ -665,6 +814,7 @@ mod tests {
     }
 
     const GAUGE: &str = "{gauge: {metric: queue_depth}}";
+    const QUERY: &str = "{promql: {query: 'sum(rate(x_total[${window}]))'}}";
     const RATIO: &str = "{ratio: {good: 'requests_total{code!~\"5..\"}', total: requests_total}}";
 
     proptest! {
@@ -673,8 +823,8 @@ mod tests {
         #[test]
         fn nan_is_never_pass_or_fail(limit in -1e6f64..1e6, comparator in 0usize..5) {
             let symbol = ["<", "<=", ">", ">=", "=="][comparator];
-            let slo = compiled(GAUGE, &format!("{symbol} {limit}"));
-            let outcome = judge(&slo, answers(f64::NAN, Some(40.0), None), &options());
+            let slo = compiled(QUERY, &format!("{symbol} {limit}"));
+            let outcome = judge(&slo, answers(f64::NAN, None, None), &options());
             prop_assert_eq!(outcome.verdict, Verdict::Inconclusive);
             prop_assert_eq!(outcome.reason, Some(Reason::Nan));
         }
@@ -705,8 +855,14 @@ mod tests {
             ("equality holds only exactly", "== 0", 0.5, Verdict::Fail),
         ];
         for (why, objective, value, verdict) in cases {
+            // A gauge refuses '=='; a hand-written query takes it.
+            let indicator = if objective.starts_with("==") {
+                QUERY
+            } else {
+                GAUGE
+            };
             let outcome = judge(
-                &compiled(GAUGE, objective),
+                &compiled(indicator, objective),
                 answers(value, Some(40.0), None),
                 &options(),
             );

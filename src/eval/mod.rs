@@ -7,18 +7,18 @@
 //! pure and lives in `judge` and `conditions`.
 
 mod conditions;
+mod intervals;
 mod judge;
 mod outcome;
 mod scrapes;
 mod series;
 mod source;
 
-use std::time::Duration;
-
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-pub use judge::{Answers, JudgeOptions, judge};
+pub use intervals::ScrapeIntervals;
+pub use judge::{Answers, JudgeOptions, Presence, judge};
 pub use outcome::{
     Budget, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict,
     Verification,
@@ -34,7 +34,7 @@ use crate::spec::{Indicator, LatencyTarget, Slo};
 use crate::window::Window;
 
 /// How a verification runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// The window to judge.
     pub window: Window,
@@ -42,8 +42,8 @@ pub struct VerifyOptions {
     pub allow_partial: bool,
     /// Count a warn as a failure in the exit code.
     pub strict: bool,
-    /// The scrape interval, when known.
-    pub scrape_interval: Option<Duration>,
+    /// What is known of the scrape intervals.
+    pub scrape_intervals: ScrapeIntervals,
 }
 
 /// Why a verification could not start.
@@ -86,13 +86,22 @@ pub async fn verify(
     let judge_options = JudgeOptions {
         window: options.window,
         allow_partial: options.allow_partial,
-        scrape_interval_known: options.scrape_interval.is_some(),
+        scrape_interval_known: false,
     };
     let mut outcomes = Vec::with_capacity(started.len());
     for started in started {
         let outcome = match started {
             Started::Pending(compiled, pending) => {
-                let answers = pending.collect().await;
+                let mut answers = pending.collect().await;
+                answers.numerator_presence =
+                    numerator_presence(&compiled, &answers, source, options.window).await;
+                let judge_options = JudgeOptions {
+                    scrape_interval_known: options
+                        .scrape_intervals
+                        .for_slo(&compiled.slo)
+                        .is_some(),
+                    ..judge_options
+                };
                 judge(&compiled, answers, &judge_options)
             }
             Started::Decided(outcome) => *outcome,
@@ -129,7 +138,7 @@ enum Started {
 /// bucket edge is spelled (`1` or `1.0`) when the SLO has one.
 async fn plan(slo: &Slo, source: &Source, options: &VerifyOptions) -> Result<Plan, CompileError> {
     let mut compile_options = CompileOptions {
-        scrape_interval: options.scrape_interval,
+        scrape_interval: options.scrape_intervals.for_slo(slo),
         le_spellings: None,
     };
     if let Indicator::Latency(latency) = &slo.indicator
@@ -192,6 +201,55 @@ fn bucket_not_found(compiled: &CompiledSlo, threshold: &str, values: &[String]) 
     outcome
 }
 
+/// When a ratio's numerator matched no series (and so reads as zero), asks
+/// which of its metric and label values exist at all, so a misspelt errors
+/// selector is not taken for a clean run.
+async fn numerator_presence(
+    compiled: &CompiledSlo,
+    answers: &Answers,
+    source: &Source,
+    window: Window,
+) -> Option<Presence> {
+    let Indicator::Ratio(ratio) = &compiled.slo.indicator else {
+        return None;
+    };
+    let empty = matches!(
+        &answers.numerator,
+        Some(Ok(QueryResult { data: crate::prometheus::ResultData::Vector(samples), .. })) if samples.is_empty()
+    );
+    if !empty {
+        return None;
+    }
+    let metric = ratio.numerator.metric.clone()?;
+    let bare = crate::spec::Selector {
+        metric: Some(metric.clone()),
+        matchers: Vec::new(),
+    };
+    let metric_exists = !source
+        .label_values("__name__", &bare, window.start, window.end)
+        .await
+        .ok()?
+        .is_empty();
+    let mut labels = Vec::new();
+    for matcher in &ratio.numerator.matchers {
+        let shared = ratio.total.matchers.contains(matcher);
+        if shared || matcher.kind != crate::spec::selector::MatchKind::Equal {
+            continue;
+        }
+        let seen = source
+            .label_values(&matcher.name, &bare, window.start, window.end)
+            .await
+            .ok()?;
+        labels.push((matcher.name.clone(), matcher.value.clone(), seen));
+    }
+    Some(Presence {
+        metric,
+        separate_metric: ratio.total.metric != ratio.numerator.metric,
+        metric_exists,
+        labels,
+    })
+}
+
 /// Handles of the queries one SLO started.
 struct PendingAnswers {
     value: JoinHandle<Result<QueryResult, QueryError>>,
@@ -199,6 +257,7 @@ struct PendingAnswers {
     numerator: Option<JoinHandle<Result<QueryResult, QueryError>>>,
     buckets: Option<JoinHandle<Result<QueryResult, QueryError>>>,
     sustained: Option<JoinHandle<Result<QueryResult, QueryError>>>,
+    sustained_tail: Option<JoinHandle<Result<QueryResult, QueryError>>>,
     preconditions: Vec<JoinHandle<Result<QueryResult, QueryError>>>,
 }
 
@@ -210,6 +269,8 @@ impl PendingAnswers {
             numerator: finish_optional(self.numerator).await,
             buckets: finish_optional(self.buckets).await,
             sustained: finish_optional(self.sustained).await,
+            sustained_tail: finish_optional(self.sustained_tail).await,
+            numerator_presence: None,
             preconditions: {
                 let mut answers = Vec::with_capacity(self.preconditions.len());
                 for handle in self.preconditions {
@@ -266,6 +327,11 @@ fn start_queries(compiled: &CompiledSlo, source: &Source, window: Window) -> Pen
                 .instrument(span),
             )
         }),
+        sustained_tail: compiled
+            .sustained
+            .as_ref()
+            .filter(|sustained| sustained.tail)
+            .map(|sustained| instant(&sustained.query)),
         preconditions: compiled
             .preconditions
             .iter()

@@ -158,6 +158,8 @@ pub struct SustainedOutcome {
     pub points: usize,
     /// Evaluations without traffic (NaN), which count for nothing.
     pub empty_points: usize,
+    /// Steps at which a series was absent from the answer.
+    pub missing_points: usize,
     /// Evaluations that missed the objective.
     pub breaches: usize,
     /// Evaluations that met the objective but missed the warning.

@@ -245,23 +245,27 @@ impl Client {
         })
     }
 
-    /// The longest scrape interval among active targets, if the server
-    /// reports targets (`/api/v1/targets`).
-    pub async fn scrape_interval(&self) -> Result<Option<Duration>, QueryError> {
+    /// The active targets' labels and scrape intervals, as the server
+    /// reports them (`/api/v1/targets`); empty when it has none.
+    pub async fn scrape_targets(&self) -> Result<Vec<(Labels, Duration)>, QueryError> {
         let body = self
             .send("targets", &[("state", "active".to_string())], false)
             .await?;
         let (data, _, _) =
             response::decode_envelope(&body.1).map_err(|answer| answer_error(body.0, answer))?;
-        let longest = data
+        let targets = data
             .get("activeTargets")
             .and_then(|targets| targets.as_array())
             .into_iter()
             .flatten()
-            .filter_map(|target| target.get("scrapeInterval")?.as_str())
-            .filter_map(|text| crate::time::parse_duration(text).ok())
-            .max();
-        Ok(longest)
+            .filter_map(|target| {
+                let interval = target.get("scrapeInterval")?.as_str()?;
+                let interval = crate::time::parse_duration(interval).ok()?;
+                let labels: Labels = serde_json::from_value(target.get("labels")?.clone()).ok()?;
+                Some((labels, interval))
+            })
+            .collect();
+        Ok(targets)
     }
 
     async fn run_query(
@@ -300,9 +304,15 @@ impl Client {
         loop {
             let mut server_pause = None;
             let error = match self.attempt(endpoint, parameters, post).await {
-                Ok(answered) if answered.status < 400 => {
+                // The API answers 200; anything else that claims success (a
+                // proxy's 203, a partial 206) is not an answer to trust.
+                Ok(answered) if answered.status == 200 => {
                     return Ok((answered.status, answered.body));
                 }
+                Ok(answered) if answered.status < 400 => QueryError::Http {
+                    status: answered.status,
+                    detail: "the API answers 200; this status is not its answer".into(),
+                },
                 Ok(answered) => {
                     server_pause = answered.retry_after;
                     match response::decode_envelope(&answered.body) {

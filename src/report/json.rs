@@ -111,6 +111,7 @@ struct SustainedJson<'a> {
     range: String,
     points: usize,
     empty_points: usize,
+    missing_points: usize,
     breaches: usize,
     warnings: usize,
     worst: Option<WorstJson>,
@@ -220,6 +221,7 @@ fn slo_json(outcome: &SloOutcome) -> SloJson<'_> {
             range: format_duration(sustained.range),
             points: sustained.points,
             empty_points: sustained.empty_points,
+            missing_points: sustained.missing_points,
             breaches: sustained.breaches,
             warnings: sustained.warnings,
             worst: sustained.worst.map(|(time, value)| WorstJson {

@@ -102,25 +102,31 @@ fn decode_service(context: &mut Context<'_>, node: &MarkedYaml<'_>) -> Option<Se
         )
         .and_then(|node| context.sequence(node, "'slos'"));
 
-    let (service, slo_nodes) = (service?, slo_nodes?);
+    let slo_nodes = slo_nodes?;
     if slo_nodes.is_empty() {
         let node = fields.get("slos").expect("slos was read above");
         context.report(
             node.span,
             "spec::no-slos",
-            format!("service '{service}' lists no SLOs"),
+            format!(
+                "service '{}' lists no SLOs",
+                service.as_deref().unwrap_or("?")
+            ),
             "empty list",
             Some("refusing an empty gate: an SLO file must define at least one SLO".into()),
         );
         return None;
     }
 
+    // The SLOs are read even when the service name is wrong, so their own
+    // problems are reported in the same run.
+    let name = service.clone().unwrap_or_default();
     let slos = slo_nodes
         .iter()
-        .filter_map(|node| decode_slo(context, node, &service, &labels))
+        .filter_map(|node| decode_slo(context, node, &name, &labels))
         .collect();
     Some(ServiceSpec {
-        service,
+        service: service?,
         labels,
         slos,
     })
@@ -191,7 +197,8 @@ fn decode_slo(
     };
     let description = fields
         .get("description")
-        .and_then(|node| context.text(node, "description"));
+        .and_then(|node| context.text(node, "description"))
+        .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "));
     let mut labels = file_labels.clone();
     if let Some(node) = fields.get("labels") {
         labels.extend(decode_labels(context, node));
@@ -200,6 +207,33 @@ fn decode_slo(
     if let (Some(indicator), Some(objective)) = (&indicator, &objective) {
         let node = fields.get("objective").expect("objective was read above");
         check_error_budget(context, node, indicator, objective, &what);
+        if matches!(indicator, Indicator::Gauge(_)) && objective.comparator == Comparator::Equal {
+            context.report(
+                node.span,
+                "spec::gauge-equality",
+                format!("{what}: '==' cannot judge a gauge's many samples"),
+                "checks one side only",
+                Some(
+                    "bound it from one side: '<= 0' for never above zero, '>= N' for never below"
+                        .into(),
+                ),
+            );
+        }
+    }
+    if let (Some(Indicator::Promql(promql)), Some(Some(_))) = (&indicator, &min_events)
+        && promql.events.is_none()
+    {
+        let node = fields.get("min_events").expect("min_events was read above");
+        context.report(
+            node.span,
+            "spec::min-events-uncounted",
+            format!("{what}: min_events needs an 'events' query on a promql indicator"),
+            "nothing counts the events",
+            Some(
+                "add events: 'sum(increase(requests_total[${window}]))' to the promql indicator"
+                    .into(),
+            ),
+        );
     }
 
     Some(Slo {

@@ -10,7 +10,7 @@ use saphyr::MarkedYaml;
 use super::selector::is_label_name;
 use super::yaml::{Context, Fields};
 use super::{Indicator, NoData, Sustained};
-use crate::time::parse_duration;
+use crate::time::{format_duration, parse_duration};
 
 const SUSTAINED_FIELDS: &[&str] = &["step", "range"];
 
@@ -96,6 +96,23 @@ pub(super) fn decode_sustained(
             return None;
         }
     }
+    if let (Some(step), Some(range)) = (step, range)
+        && range < step
+    {
+        let node = fields.get("range").expect("present when it has a value");
+        context.report(
+            node.span,
+            "spec::sustained-gaps",
+            format!(
+                "{what}: sustained range {} is shorter than its step {}",
+                format_duration(range),
+                format_duration(step)
+            ),
+            "parts of the window would go unchecked",
+            Some("each step judges [range] of data; a range at least as long as the step covers the whole window".into()),
+        );
+        return None;
+    }
     Some(Sustained { step, range })
 }
 
@@ -114,7 +131,7 @@ pub(super) fn decode_min_events(
             "spec::invalid-min-events",
             format!("{what}: min_events must be at least 1"),
             "too small",
-            Some("zero events already make a verdict inconclusive; omit min_events".into()),
+            Some("min_events counts whole events: use 1 or more, or leave it out".into()),
         );
         return None;
     }

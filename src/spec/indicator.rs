@@ -527,6 +527,22 @@ fn unit_field(
             );
             return None;
         }
+        // A name that says one unit and a field that says another is a
+        // thousandfold mistake waiting to happen.
+        if let Some(named) = Unit::from_metric_name(metric)
+            && named != unit
+        {
+            context.report(
+                node.span,
+                "spec::unit-conflict",
+                format!("{what}: '{metric}' is in {named} by its name, but unit says {unit}"),
+                "contradicts the metric's name",
+                Some(format!(
+                    "drop 'unit' (the name decides) or fix it to {named}"
+                )),
+            );
+            return None;
+        }
         return Some(unit);
     }
     match Unit::from_metric_name(metric) {

@@ -81,6 +81,18 @@ impl Slo {
     pub fn id(&self) -> String {
         format!("{}/{}", self.service, self.name)
     }
+
+    /// Every selector the SLO's indicator and preconditions read.
+    pub fn selectors(&self) -> Vec<&Selector> {
+        std::iter::once(&self.indicator)
+            .chain(
+                self.requires
+                    .iter()
+                    .map(|precondition| &precondition.indicator),
+            )
+            .flat_map(Indicator::selectors)
+            .collect()
+    }
 }
 
 /// A bound on the indicator, already in the indicator's unit.
@@ -158,6 +170,19 @@ impl Indicator {
             Self::Ratio(_) => Unit::Ratio,
             Self::Mean(mean) => mean.unit,
             Self::Promql(promql) => promql.unit,
+        }
+    }
+
+    /// The selectors the indicator reads (a hand-written query's `selector`
+    /// field only).
+    pub fn selectors(&self) -> Vec<&Selector> {
+        match self {
+            Self::Latency(latency) => vec![&latency.selector],
+            Self::Rate(counter) | Self::Increase(counter) => vec![&counter.selector],
+            Self::Gauge(gauge) => vec![&gauge.selector],
+            Self::Ratio(ratio) => vec![&ratio.numerator, &ratio.total],
+            Self::Mean(mean) => vec![&mean.selector],
+            Self::Promql(promql) => vec![&promql.selector],
         }
     }
 

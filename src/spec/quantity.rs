@@ -172,9 +172,17 @@ pub fn parse_quantity(text: &str) -> Result<Quantity, QuantityError> {
         return Err(QuantityError::new("the quantity is missing", SYNTAX_HELP));
     }
     let sign = usize::from(text.starts_with(['-', '+']));
-    let end = text[sign..]
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E'))
-        .map_or(text.len(), |end| end + sign);
+    let bytes = text.as_bytes();
+    let mut end = sign;
+    while end < bytes.len() {
+        let byte = bytes[end];
+        let exponent_sign =
+            matches!(byte, b'-' | b'+') && end > sign && matches!(bytes[end - 1], b'e' | b'E');
+        if !(byte.is_ascii_digit() || matches!(byte, b'.' | b'e' | b'E') || exponent_sign) {
+            break;
+        }
+        end += 1;
+    }
     // `e` may start a unit-less exponent (`1e3`) but never a unit here.
     let (number_text, unit_text) = text.split_at(end);
     let number: f64 = number_text.parse().map_err(|_| {
@@ -321,6 +329,22 @@ impl Unit {
                     format!(
                         "write a percent such as '{}%'",
                         trim_float(quantity.value, 4)
+                    ),
+                ))
+            }
+            // A bare number against a duration is read as seconds by some
+            // and milliseconds by others; the unit must be written.
+            (Dimension::Number, Self::Seconds | Self::Milliseconds) if quantity.value != 0.0 => {
+                Err(QuantityError::new(
+                    format!(
+                        "{} has no unit but the value is in {}",
+                        quantity.value,
+                        self.name()
+                    ),
+                    format!(
+                        "write the duration with its unit, such as '{}ms' or '{}s'",
+                        trim_float(quantity.value, 3),
+                        trim_float(quantity.value, 3)
                     ),
                 ))
             }
@@ -506,6 +530,20 @@ mod tests {
 
         let plain = parse_quantity("0.01").expect("valid");
         assert_eq!(Unit::Ratio.convert(plain), Ok(0.01));
+        assert!(
+            Unit::Seconds
+                .convert(parse_quantity("200").expect("valid"))
+                .is_err(),
+            "200 what? a duration needs its unit"
+        );
+        assert_eq!(
+            Unit::Seconds.convert(parse_quantity("0").expect("valid")),
+            Ok(0.0)
+        );
+        assert_eq!(
+            parse_quantity("1e-3s").map(|quantity| quantity.value),
+            Ok(1e-3)
+        );
         let hundred = parse_quantity("100").expect("valid");
         assert!(
             Unit::Ratio.convert(hundred).is_err(),

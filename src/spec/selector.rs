@@ -53,6 +53,23 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// True when a label value (empty when the label is absent) satisfies
+    /// the matcher; regular expressions are fully anchored, as in PromQL.
+    pub fn matches(&self, value: &str) -> bool {
+        let regex = || {
+            regex::Regex::new(&format!("^(?:{})$", self.value))
+                .is_ok_and(|regex| regex.is_match(value))
+        };
+        match self.kind {
+            MatchKind::Equal => value == self.value,
+            MatchKind::NotEqual => value != self.value,
+            MatchKind::Regex => regex(),
+            MatchKind::NotRegex => !regex(),
+        }
+    }
+}
+
 impl fmt::Display for Matcher {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -2,6 +2,7 @@
 //! `${service}` are filled in, any other placeholder is an error, and the
 //! filled query must parse as PromQL.
 
+use promql_parser::parser::Expr;
 use saphyr::MarkedYaml;
 
 use super::Selector;
@@ -38,19 +39,65 @@ pub(super) fn check_template(
             return None;
         }
     };
-    if let Err(error) = promql_parser::parser::parse(&filled) {
+    let parsed = match promql_parser::parser::parse(&filled) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            context.report(
+                node.span,
+                "spec::invalid-promql",
+                format!("{what}: the query is not valid PromQL: {error}"),
+                "this query",
+                Some(format!(
+                    "with placeholders filled in, the query reads: {filled}"
+                )),
+            );
+            return None;
+        }
+    };
+    // A query judges the window only if its ranges are the window and its
+    // selectors are not moved in time.
+    if !template.contains("${window}") {
         context.report(
             node.span,
-            "spec::invalid-promql",
-            format!("{what}: the query is not valid PromQL: {error}"),
-            "this query",
-            Some(format!(
-                "with placeholders filled in, the query reads: {filled}"
-            )),
+            "spec::window-unused",
+            format!("{what}: the query does not use ${{window}}"),
+            "judges some other span than the window",
+            Some("write the range as [${window}], as in 'sum(rate(x[${window}]))'".into()),
+        );
+        return None;
+    }
+    if moves_time(&parsed) {
+        context.report(
+            node.span,
+            "spec::time-modifier",
+            format!("{what}: the query uses 'offset' or '@'"),
+            "looks outside the window",
+            Some(
+                "every query is evaluated at the window's end; leave the time to summit-slo".into(),
+            ),
         );
         return None;
     }
     Some(())
+}
+
+/// True when any selector or subquery carries `offset` or `@`.
+fn moves_time(expr: &Expr) -> bool {
+    match expr {
+        Expr::VectorSelector(selector) => selector.offset.is_some() || selector.at.is_some(),
+        Expr::MatrixSelector(matrix) => matrix.vs.offset.is_some() || matrix.vs.at.is_some(),
+        Expr::Subquery(subquery) => {
+            subquery.offset.is_some() || subquery.at.is_some() || moves_time(&subquery.expr)
+        }
+        Expr::Aggregate(aggregate) => {
+            moves_time(&aggregate.expr) || aggregate.param.as_deref().is_some_and(moves_time)
+        }
+        Expr::Unary(unary) => moves_time(&unary.expr),
+        Expr::Binary(binary) => moves_time(&binary.lhs) || moves_time(&binary.rhs),
+        Expr::Paren(paren) => moves_time(&paren.expr),
+        Expr::Call(call) => call.args.args.iter().any(|argument| moves_time(argument)),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => false,
+    }
 }
 
 /// Replaces `${window}`, `${selector}` and `${service}`; any other
