@@ -22,6 +22,15 @@ Exit codes, for every command that gives a verdict:
   3  the tool could not run: invalid spec, bad arguments, nothing selected, a window in
      the future; or an SLO's spec proved wrong against the data";
 
+const RUN_EXAMPLES: &str = "\
+Examples:
+  # Summit's release load test, gated on the SLOs in slos/:
+  summit-slo run --expect 10m -- locust -f tests/perf/locustfile.py --headless \\
+      -u 400 -r 40 -t 10m --host https://staging.summit.example
+
+  # No Prometheus in the test environment: scrape the service directly:
+  summit-slo run --scrape summit-api=http://127.0.0.1:8080/metrics -- ./load-test.sh";
+
 const MAIN_EXAMPLES: &str = "\
 Examples:
   summit-slo verify --window 10m
@@ -78,6 +87,9 @@ pub enum Command {
     /// the verdict.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(Box<VerifyArgs>),
+    /// Run a load test and judge the SLOs over exactly the time it ran.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(Box<RunArgs>),
     /// Print the PromQL each SLO compiles to (or write it to queries/).
     #[command(
         after_help = "Examples:\n  summit-slo compile\n  summit-slo compile --write\n  summit-slo compile --check"
@@ -280,26 +292,8 @@ pub struct EmbeddedArgs {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 
-    /// Scrape this target during the window instead of asking Prometheus
-    /// (repeatable): `JOB=URL` or `URL`.
-    ///
-    /// The window starts now and lasts --window; every --scrape-interval
-    /// (default 15s) each target is fetched, and its series get the `job`
-    /// and `instance` labels Prometheus would give them. A failed scrape is
-    /// retried at the next tick; an SLO reading a target that answered
-    /// fewer than half of its scrapes is inconclusive.
-    #[arg(long, value_name = "[JOB=]URL")]
-    pub scrape: Vec<String>,
-
-    /// Save what --scrape collected as an OpenMetrics recording, ready for
-    /// --replay or `promtool tsdb create-blocks-from openmetrics`.
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-
-    /// The most samples --scrape keeps in memory; later samples are dropped
-    /// and the run says so.
-    #[arg(long, value_name = "COUNT", default_value_t = 10_000_000)]
-    pub max_samples: usize,
+    #[command(flatten)]
+    pub scrape: ScrapeArgs,
 }
 
 /// `summit-slo verify`.
@@ -317,6 +311,91 @@ pub struct VerifyArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+/// When the load test runs and how its window is judged.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Load test")]
+pub struct RunWindowArgs {
+    /// How long the load test is expected to take, for the progress line on
+    /// a terminal (elapsed and remaining); the window is always the time
+    /// the command actually ran.
+    #[arg(long, value_name = "DURATION")]
+    pub expect: Option<String>,
+
+    /// Wait this long after the command ends before querying Prometheus,
+    /// so the last scrapes are stored [default: 2 × scrape interval].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "SUMMIT_SLO_SETTLE",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub settle: Option<String>,
+
+    /// The scrape interval of the SLOs' targets [default: asked from the
+    /// server's /api/v1/targets; 15s with --scrape].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "SUMMIT_SLO_SCRAPE_INTERVAL",
+        hide_env_values = true
+    )]
+    pub scrape_interval: Option<String>,
+
+    /// Judge the SLOs even when the load test exits with a failure; by
+    /// default a failed load test leaves passing SLOs inconclusive (exit 2).
+    #[arg(long)]
+    pub allow_command_failure: bool,
+}
+
+/// `summit-slo run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub window: RunWindowArgs,
+    #[command(flatten)]
+    pub scrape: ScrapeArgs,
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+
+    /// The load test to run, after `--`; its output passes through.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Scraping targets without a Prometheus, shared by `verify` and `run`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Without Prometheus")]
+pub struct ScrapeArgs {
+    /// Scrape this target instead of asking Prometheus (repeatable):
+    /// `JOB=URL` or `URL`.
+    ///
+    /// Every --scrape-interval (default 15s) each target is fetched, and
+    /// its series get the `job` and `instance` labels Prometheus would give
+    /// them. `verify` scrapes from now for --window; `run` while the
+    /// command runs. A failed scrape is retried at the next tick; an SLO
+    /// reading a target that answered fewer than half of its scrapes is
+    /// inconclusive.
+    #[arg(long = "scrape", value_name = "[JOB=]URL")]
+    pub targets: Vec<String>,
+
+    /// Save what --scrape collected as an OpenMetrics recording, ready for
+    /// --replay or `promtool tsdb create-blocks-from openmetrics`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// The most samples --scrape keeps in memory; later samples are dropped
+    /// and the run says so.
+    #[arg(long, value_name = "COUNT", default_value_t = 10_000_000)]
+    pub max_samples: usize,
 }
 
 /// `summit-slo compile`.

@@ -6,7 +6,11 @@
 
 mod args;
 mod compile;
+mod deliver;
+mod job;
+mod run;
 mod select;
+mod source;
 mod verify;
 
 use std::io::IsTerminal;
@@ -83,6 +87,7 @@ fn replace_stale_output(error: &clap::Error) {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Verify(args) => verify::run(*args),
+        Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run_compile(args),
         Command::Validate(args) => compile::run_validate(args),
     }

@@ -152,6 +152,44 @@ fn minimum_step(length: Duration) -> Duration {
     Duration::from_secs(length.as_secs().div_ceil(MAX_POINTS).max(1))
 }
 
+/// The indicator over a sliding range at steps across the window, for the
+/// charts in reports: about 60 points, each covering a fifth of the window
+/// (at least two scrape intervals). `None` when the window is too short to
+/// chart.
+pub fn trend(
+    slo: &Slo,
+    window: &Window,
+    scrape_interval: Option<Duration>,
+) -> Option<SustainedQuery> {
+    let length = window.duration();
+    let step = Duration::from_millis((length.as_millis() as u64 / 60).max(1000));
+    let range = (length / 5)
+        .max(step)
+        .max(scrape_interval.map_or(Duration::ZERO, |interval| interval * 2));
+    if range >= length {
+        return None;
+    }
+    let context = QueryContext {
+        range,
+        by: &slo.by,
+        comparator: slo.objective.comparator,
+        service: &slo.service,
+        le_spellings: None,
+    };
+    let start = window
+        .start
+        .checked_add(SignedDuration::try_from(range).ok()?)
+        .ok()?;
+    Some(SustainedQuery {
+        query: indicator_queries(&slo.indicator, &context).value,
+        start,
+        end: window.end,
+        step,
+        range,
+        tail: false,
+    })
+}
+
 /// Compiles one SLO for a window.
 pub fn compile(
     slo: &Slo,

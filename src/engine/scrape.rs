@@ -81,15 +81,24 @@ pub struct ScrapeReport {
     pub full: bool,
 }
 
-/// Scrapes every target at `start`, `start + interval`, … up to and
-/// including `end` (Unix milliseconds), keeping at most `max_samples`.
-/// `clock` reads the wall clock in milliseconds.
+/// When scraping stops.
+#[derive(Debug)]
+pub enum Until {
+    /// After the tick at this instant (Unix milliseconds).
+    At(i64),
+    /// When the flag turns true; one last scrape then marks the end.
+    Signal(tokio::sync::watch::Receiver<bool>),
+}
+
+/// Scrapes every target at `start`, `start + interval`, … until `until`,
+/// keeping at most `max_samples`. `clock` reads the wall clock in
+/// milliseconds.
 pub async fn scrape(
     engine: &mut Engine,
     targets: &[Target],
     interval: Duration,
     start: i64,
-    end: i64,
+    mut until: Until,
     max_samples: usize,
     clock: impl Fn() -> i64,
 ) -> ScrapeReport {
@@ -125,10 +134,26 @@ pub async fn scrape(
     let step = interval.as_millis() as i64;
 
     let mut tick = start;
-    while tick <= end {
-        let wait = tick - clock();
-        if wait > 0 {
-            tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    let mut last = false;
+    loop {
+        match &mut until {
+            Until::At(end) if tick > *end => break,
+            Until::At(_) => {
+                let wait = tick - clock();
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                }
+            }
+            Until::Signal(stopped) => {
+                let wait = (tick - clock()).max(0) as u64;
+                if !*stopped.borrow() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+                last = *stopped.borrow();
+            }
         }
         let time = clock();
         let fetches = targets.iter().map(|target| {
@@ -170,6 +195,9 @@ pub async fn scrape(
                     .insert(key, Labels::new, time, f64::from_bits(STALE_NAN_BITS));
             }
             previous[index] = seen;
+        }
+        if last {
+            break;
         }
         tick += step;
     }

@@ -20,8 +20,8 @@ use tracing::Instrument;
 pub use intervals::ScrapeIntervals;
 pub use judge::{Answers, JudgeOptions, Presence, judge};
 pub use outcome::{
-    Budget, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome, Verdict,
-    Verification,
+    Budget, CommandRun, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome,
+    Trend, Verdict, Verification,
 };
 pub use scrapes::mark_unreliable_scrapes;
 pub use series::format_labels;
@@ -44,6 +44,8 @@ pub struct VerifyOptions {
     pub strict: bool,
     /// What is known of the scrape intervals.
     pub scrape_intervals: ScrapeIntervals,
+    /// Also fetch each indicator across the window, for charts.
+    pub trend: bool,
 }
 
 /// Why a verification could not start.
@@ -76,8 +78,22 @@ pub async fn verify(
         .into_iter()
         .map(|plan| match plan {
             Plan::Compiled(compiled) => {
-                let pending = start_queries(&compiled, source, options.window);
-                Started::Pending(compiled, pending)
+                let mut pending = start_queries(&compiled, source, options.window);
+                if options.trend {
+                    let interval = options.scrape_intervals.for_slo(&compiled.slo);
+                    pending.trend =
+                        compile::trend(&compiled.slo, &options.window, interval).map(|plan| {
+                            let source = source.clone();
+                            let query = plan.clone();
+                            let handle = tokio::spawn(async move {
+                                source
+                                    .range(&query.query, query.start, query.end, query.step)
+                                    .await
+                            });
+                            (plan, handle)
+                        });
+                }
+                Started::Pending(compiled, Box::new(pending))
             }
             Plan::Decided(outcome) => Started::Decided(outcome),
         })
@@ -91,7 +107,8 @@ pub async fn verify(
     let mut outcomes = Vec::with_capacity(started.len());
     for started in started {
         let outcome = match started {
-            Started::Pending(compiled, pending) => {
+            Started::Pending(compiled, mut pending) => {
+                let trend = pending.trend.take();
                 let mut answers = pending.collect().await;
                 answers.numerator_presence =
                     numerator_presence(&compiled, &answers, source, options.window).await;
@@ -102,7 +119,11 @@ pub async fn verify(
                         .is_some(),
                     ..judge_options
                 };
-                judge(&compiled, answers, &judge_options)
+                let mut outcome = judge(&compiled, answers, &judge_options);
+                if let Some((plan, handle)) = trend {
+                    outcome.trend = trend_of(&plan, finish(handle).await);
+                }
+                outcome
             }
             Started::Decided(outcome) => *outcome,
         };
@@ -130,7 +151,7 @@ enum Plan {
 }
 
 enum Started {
-    Pending(Box<CompiledSlo>, PendingAnswers),
+    Pending(Box<CompiledSlo>, Box<PendingAnswers>),
     Decided(Box<SloOutcome>),
 }
 
@@ -259,6 +280,10 @@ struct PendingAnswers {
     sustained: Option<JoinHandle<Result<QueryResult, QueryError>>>,
     sustained_tail: Option<JoinHandle<Result<QueryResult, QueryError>>>,
     preconditions: Vec<JoinHandle<Result<QueryResult, QueryError>>>,
+    trend: Option<(
+        compile::SustainedQuery,
+        JoinHandle<Result<QueryResult, QueryError>>,
+    )>,
 }
 
 impl PendingAnswers {
@@ -337,5 +362,31 @@ fn start_queries(compiled: &CompiledSlo, source: &Source, window: Window) -> Pen
             .iter()
             .map(|precondition| instant(&precondition.query))
             .collect(),
+        trend: None,
     }
+}
+
+/// The chart data from a trend query; a failed trend only loses the chart.
+fn trend_of(
+    plan: &compile::SustainedQuery,
+    answer: Result<QueryResult, QueryError>,
+) -> Option<Trend> {
+    let result = match answer {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::warn!(%error, "no chart: the trend query failed");
+            return None;
+        }
+    };
+    let crate::prometheus::ResultData::Matrix(matrix) = result.data else {
+        return None;
+    };
+    Some(Trend {
+        step: plan.step,
+        range: plan.range,
+        series: matrix
+            .into_iter()
+            .map(|series| (format_labels(&series.labels), series.points))
+            .collect(),
+    })
 }

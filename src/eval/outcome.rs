@@ -168,6 +168,18 @@ pub struct SustainedOutcome {
     pub worst: Option<(f64, f64)>,
 }
 
+/// The indicator at steps across the window, each over a sliding range.
+#[derive(Debug, Clone)]
+pub struct Trend {
+    /// Distance between points.
+    pub step: Duration,
+    /// Data covered by each point.
+    pub range: Duration,
+    /// Each series (by its labels, `{}` for an ungrouped SLO) and its
+    /// `(Unix seconds, value)` points.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
 /// How much error budget the window used (ratio SLOs).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Budget {
@@ -209,6 +221,8 @@ pub struct SloOutcome {
     pub budget: Option<Budget>,
     /// True when the value was computed from partial data (`--allow-partial`).
     pub partial: bool,
+    /// The indicator across the window, for charts (when asked for).
+    pub trend: Option<Trend>,
     /// Warnings from the server: the answer may be incomplete.
     pub warnings: Vec<String>,
     /// Informational notes from the server (Prometheus 3 `infos`).
@@ -231,6 +245,7 @@ impl SloOutcome {
             sustained: None,
             budget: None,
             partial: false,
+            trend: None,
             warnings: Vec::new(),
             notices: Vec::new(),
         }
@@ -263,6 +278,50 @@ pub struct Verification {
     pub verdict: Verdict,
     /// The process exit code: 0 pass, 1 fail, 2 inconclusive, 3 spec error.
     pub exit_code: u8,
+    /// The load test `run` wrapped, if any.
+    pub command: Option<CommandRun>,
+}
+
+/// The load test a `run` started: what it was, when, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRun {
+    /// The command and its arguments.
+    pub argv: Vec<String>,
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// When it was started.
+    pub started: jiff::Timestamp,
+    /// When it ended.
+    pub ended: jiff::Timestamp,
+    /// True when `--allow-command-failure` let a failed run be judged as
+    /// if it had succeeded.
+    pub failure_allowed: bool,
+}
+
+impl CommandRun {
+    /// True when it exited with 0.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// True when it failed and that leaves the gate in doubt.
+    pub fn doubts_the_gate(&self) -> bool {
+        !self.succeeded() && !self.failure_allowed
+    }
+
+    /// "exited with 0 after 30s", "was ended by signal 15 after 2m".
+    pub fn describe(&self) -> String {
+        let took = crate::time::format_duration(Duration::from_millis(
+            (self.ended.as_millisecond() - self.started.as_millisecond()).max(0) as u64,
+        ));
+        match (self.exit_code, self.signal) {
+            (Some(code), _) => format!("exited with {code} after {took}"),
+            (None, Some(signal)) => format!("was ended by signal {signal} after {took}"),
+            (None, None) => format!("ended after {took}"),
+        }
+    }
 }
 
 impl Verification {
@@ -293,7 +352,22 @@ impl Verification {
             outcomes,
             verdict,
             exit_code,
+            command: None,
         }
+    }
+
+    /// Records the load test behind the window. A load test that did not
+    /// succeed leaves a passing verdict in doubt: unless `allow_failure`,
+    /// the run is at least inconclusive (exit 2), and a failure stays a
+    /// failure.
+    pub fn with_command(mut self, mut command: CommandRun, allow_failure: bool) -> Self {
+        command.failure_allowed = allow_failure && !command.succeeded();
+        if command.doubts_the_gate() && self.exit_code == 0 {
+            self.verdict = Verdict::Inconclusive;
+            self.exit_code = 2;
+        }
+        self.command = Some(command);
+        self
     }
 
     /// How many SLOs ended with each verdict.

@@ -25,8 +25,20 @@ struct Report<'a> {
     passed: bool,
     exit_code: u8,
     window: WindowJson,
+    command: Option<CommandJson<'a>>,
     summary: Summary,
     slos: Vec<SloJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct CommandJson<'a> {
+    argv: &'a [String],
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    succeeded: bool,
+    failure_allowed: bool,
+    started: String,
+    ended: String,
 }
 
 #[derive(Serialize)]
@@ -148,6 +160,15 @@ pub fn render(verification: &Verification) -> String {
             duration: format_duration(verification.window.duration()),
             seconds: verification.window.duration().as_secs_f64(),
         },
+        command: verification.command.as_ref().map(|command| CommandJson {
+            argv: &command.argv,
+            exit_code: command.exit_code,
+            signal: command.signal,
+            succeeded: command.succeeded(),
+            failure_allowed: command.failure_allowed,
+            started: format_instant(command.started),
+            ended: format_instant(command.ended),
+        }),
         summary: Summary {
             total: verification.outcomes.len(),
             pass: verification.count(Verdict::Pass),

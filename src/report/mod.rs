@@ -1,12 +1,17 @@
 //! Reports for people and machines, rendered from a [`Verification`].
 //!
 //! Each format is a pure function from the verification to text; where the
-//! text goes (stdout or `--output`) is the CLI's business.
+//! text goes (stdout, `--output`, GitHub's files) is the CLI's business.
 
+pub mod chart;
+pub mod github;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod table;
 
-use crate::eval::Verification;
+use crate::eval::{Verdict, Verification};
 
 /// The report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -15,12 +20,48 @@ pub enum Format {
     Table,
     /// Strict JSON (schema_version 1) for CI and dashboards.
     Json,
+    /// JUnit XML, one test case per SLO (per group with `by`).
+    Junit,
+    /// Markdown with a table and a chart per SLO (GitHub renders it).
+    Markdown,
+    /// One self-contained HTML file with an SVG chart per SLO.
+    Html,
+    /// The table, plus GitHub Actions annotations, step summary and outputs
+    /// (the default inside GitHub Actions).
+    Github,
+}
+
+impl Format {
+    /// True for the formats that draw each indicator across the window.
+    pub fn charts(self) -> bool {
+        matches!(self, Self::Markdown | Self::Html | Self::Github)
+    }
 }
 
 /// Renders a verification. `width` applies to the table only.
 pub fn render(verification: &Verification, format: Format, width: Option<u16>) -> String {
     match format {
-        Format::Table => table::render(verification, width),
+        Format::Table | Format::Github => table::render(verification, width),
         Format::Json => json::render(verification),
+        Format::Junit => junit::render(verification),
+        Format::Markdown => markdown::render(verification, usize::MAX),
+        Format::Html => html::render(verification),
     }
+}
+
+/// How many SLOs ended with each verdict, worst first: "4 fail, 2 pass".
+fn verdict_counts(verification: &Verification) -> String {
+    let counts: Vec<String> = [
+        Verdict::Fail,
+        Verdict::Inconclusive,
+        Verdict::Warn,
+        Verdict::Pass,
+    ]
+    .into_iter()
+    .filter_map(|verdict| {
+        let count = verification.count(verdict);
+        (count > 0).then(|| format!("{count} {}", verdict.name()))
+    })
+    .collect();
+    counts.join(", ")
 }

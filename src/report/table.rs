@@ -4,7 +4,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-use crate::eval::{SloOutcome, Verdict, Verification, format_labels};
+use crate::eval::{SloOutcome, Verification, format_labels};
 
 /// Renders the verification as a table followed by a summary line.
 /// `width` wraps the table to a terminal's width; `None` never wraps.
@@ -75,22 +75,14 @@ fn value_text(outcome: &SloOutcome) -> String {
 
 /// `verdict: FAIL (1 fail, 5 pass) over 2026-12-04T10:00:00Z..10:10:00Z; exit 1`
 pub fn summary(verification: &Verification) -> String {
-    let counts: Vec<String> = [
-        Verdict::Fail,
-        Verdict::Inconclusive,
-        Verdict::Warn,
-        Verdict::Pass,
-    ]
-    .into_iter()
-    .filter_map(|verdict| {
-        let count = verification.count(verdict);
-        (count > 0).then(|| format!("{count} {}", verdict.name()))
-    })
-    .collect();
+    let command = match &verification.command {
+        Some(command) if !command.succeeded() => format!("; the load test {}", command.describe()),
+        _ => String::new(),
+    };
     format!(
-        "verdict: {} ({}) over {}; exit {}",
+        "verdict: {} ({}) over {}{command}; exit {}",
         verification.verdict.name().to_uppercase(),
-        counts.join(", "),
+        super::verdict_counts(verification),
         verification.window.describe(),
         verification.exit_code
     )

@@ -81,7 +81,23 @@ impl Prometheus {
         Self::start_with(&[path.to_path_buf()])
     }
 
+    /// Starts an empty Prometheus that scrapes `targets` (job, address)
+    /// every `interval`.
+    pub fn start_scraping(targets: &[(&str, String)], interval: &str) -> Self {
+        let mut config = format!("global:\n  scrape_interval: {interval}\nscrape_configs:\n");
+        for (job, address) in targets {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{address}']\n"
+            ));
+        }
+        Self::start_configured(&[], &config)
+    }
+
     fn start_with(recordings: &[PathBuf]) -> Self {
+        Self::start_configured(recordings, "global:\n  scrape_interval: 15s\n")
+    }
+
+    fn start_configured(recordings: &[PathBuf], config_text: &str) -> Self {
         require("prometheus");
         require("promtool");
         let directory = tempfile::tempdir().expect("temp dirs can be created");
@@ -101,7 +117,7 @@ impl Prometheus {
             );
         }
         let config = directory.path().join("prometheus.yml");
-        std::fs::write(&config, "global:\n  scrape_interval: 15s\n").expect("config is written");
+        std::fs::write(&config, config_text).expect("config is written");
 
         let port = free_port();
         let log = std::fs::File::create(directory.path().join("prometheus.log"))
@@ -405,5 +421,22 @@ pub fn assert_close(actual: f64, expected: f64, relative: f64, what: &str) {
     assert!(
         (actual - expected).abs() <= relative * scale,
         "{what}: {actual} is not within {relative} of {expected}"
+    );
+}
+
+/// Fails unless `path` validates against `tests/junit.xsd` (with xmllint).
+#[allow(dead_code)]
+pub fn assert_valid_junit(path: &Path) {
+    let validation = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(root().join("tests/junit.xsd"))
+        .arg(path)
+        .output()
+        .expect("xmllint runs (apt-get install -y libxml2-utils)");
+    assert!(
+        validation.status.success(),
+        "{} is not valid JUnit: {}",
+        path.display(),
+        String::from_utf8_lossy(&validation.stderr)
     );
 }

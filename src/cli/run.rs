@@ -1,0 +1,276 @@
+//! `summit-slo run -- COMMAND`: run the load test, and judge the SLOs over
+//! exactly the time it ran.
+//!
+//! In order: the SLOs are loaded and compiled first, so a broken spec never
+//! costs a ten-minute load test; the command starts in its own process
+//! group with its output passed through, in the terminal's foreground when
+//! there is one, and SIGINT and SIGTERM sent to summit-slo are forwarded
+//! to it; with `--scrape` the targets are scraped while it runs;
+//! when it ends, the window is [start, end], the last scrapes are given
+//! time to land, and the window is judged. The command's own exit status
+//! is reported beside the verdicts.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::process::Command;
+
+use super::args::RunArgs;
+use super::deliver::Delivery;
+use super::job;
+use super::source::{
+    check_compiles, client_config, discover_scrape_intervals, optional_duration, positive_duration,
+    wait_for_settle,
+};
+use super::verify::{
+    ASSUMED_SCRAPE_INTERVAL, DEFAULT_SCRAPE_INTERVAL, judge_scraped, options, runtime, targets,
+};
+use super::{Stop, load_selected};
+use crate::engine::Engine;
+use crate::engine::scrape::{ScrapeReport, Until, scrape};
+use crate::eval::{self, CommandRun, ScrapeIntervals, Verification};
+use crate::prometheus::Client;
+use crate::time::{format_duration, parse_duration};
+use crate::window::Window;
+
+/// How often the progress line is printed on a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Runs `run` and returns the exit code.
+pub fn run(args: RunArgs) -> u8 {
+    let delivery = Delivery::new(&args.output);
+    match run_and_verify(&args, delivery.wants_charts()) {
+        Ok(verification) => delivery.deliver(&verification),
+        Err(stop) => {
+            stop.print();
+            delivery.deliver_stop(&stop);
+            stop.code
+        }
+    }
+}
+
+fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
+    let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
+    let expected = args
+        .window
+        .expect
+        .as_deref()
+        .map(|text| parse_duration(text).map_err(|error| Stop::new(format!("--expect: {error}"))))
+        .transpose()?;
+    let settle = optional_duration(&args.window.settle, "--settle")?;
+    let scrape_interval = positive_duration(&args.window.scrape_interval, "--scrape-interval")?;
+    let scraping = !args.scrape.targets.is_empty();
+    if args.scrape.record.is_some() && !scraping {
+        return Err(Stop::new(
+            "--record saves what --scrape collects; add --scrape",
+        ));
+    }
+    let targets = targets(&args.scrape.targets)?;
+    let runtime = runtime()?;
+
+    // Everything that can be checked before the load test is checked
+    // before it: the spec against a window of the expected length.
+    let client = if scraping {
+        None
+    } else {
+        Some(Client::new(client_config(&args.prometheus).map_err(Stop::new)?).map_err(Stop::new)?)
+    };
+    let intervals = match (scrape_interval, &client) {
+        (Some(interval), _) => ScrapeIntervals::Fixed(interval),
+        (None, None) => ScrapeIntervals::Fixed(DEFAULT_SCRAPE_INTERVAL),
+        (None, Some(client)) => runtime.block_on(discover_scrape_intervals(client)),
+    };
+    let now = crate::time::now();
+    let provisional = Window {
+        start: now,
+        end: now
+            + jiff::SignedDuration::try_from(expected.unwrap_or(crate::window::DEFAULT_WINDOW))
+                .map_err(Stop::new)?,
+    };
+    check_compiles(&slos, &provisional, &intervals, scraping).map_err(Stop::new)?;
+
+    let interval = intervals.longest().unwrap_or(ASSUMED_SCRAPE_INTERVAL);
+    let (command, engine, report) = runtime.block_on(run_command(
+        &args.command,
+        expected,
+        scraping.then_some((targets.as_slice(), interval, args.scrape.max_samples)),
+    ))?;
+    let window = Window {
+        start: command.started,
+        end: command.ended,
+    };
+    eprintln!(
+        "summit-slo: the load test {}; judging {}",
+        command.describe(),
+        window.describe()
+    );
+    check_compiles(&slos, &window, &intervals, scraping).map_err(Stop::new)?;
+
+    let verification = match (engine, report) {
+        (Some(engine), Some(report)) => judge_scraped(
+            args.scrape.record.as_deref(),
+            &args.gate,
+            engine,
+            &report,
+            window,
+            intervals,
+            &slos,
+            &runtime,
+            trend,
+        )?,
+        _ => {
+            let client = client.expect("a client exists unless scraping");
+            runtime.block_on(unless_interrupted(async {
+                wait_for_settle(window, settle.unwrap_or(interval * 2)).await;
+                let options = options(&args.gate, window, intervals, trend);
+                eval::verify(&slos, &eval::Source::Prometheus(client), &options)
+                    .await
+                    .map_err(Stop::new)
+            }))?
+        }
+    };
+    Ok(verification.with_command(command, args.window.allow_command_failure))
+}
+
+type Scraping<'a> = (&'a [crate::engine::scrape::Target], Duration, usize);
+
+/// Runs the command to its end, scraping meanwhile when asked; returns how
+/// it ran and what was scraped.
+async fn run_command(
+    argv: &[String],
+    expected: Option<Duration>,
+    scraping: Option<Scraping<'_>>,
+) -> Result<(CommandRun, Option<Engine>, Option<ScrapeReport>), Stop> {
+    let (program, arguments) = argv
+        .split_first()
+        .ok_or_else(|| Stop::new("no command after --"))?;
+    let mut command = Command::new(program);
+    command.args(arguments).kill_on_drop(true);
+    let terminal = job::prepare(&mut command);
+
+    let started = now_millis();
+    let mut child = command
+        .spawn()
+        .map_err(|error| Stop::new(format!("cannot start '{program}': {error}")))?;
+    let pid = child.id().map(|pid| pid as i32);
+    if let (Some(terminal), Some(pid)) = (&terminal, pid) {
+        terminal.lend_to(pid);
+    }
+
+    let (stop_scraping, scraping_stopped) = tokio::sync::watch::channel(false);
+    let scraper = scraping.map(|(targets, interval, max_samples)| {
+        let targets = targets.to_vec();
+        tokio::spawn(async move {
+            let mut engine = Engine::default();
+            let report = scrape(
+                &mut engine,
+                &targets,
+                interval,
+                started.as_millisecond(),
+                Until::Signal(scraping_stopped),
+                max_samples,
+                || crate::time::now().as_millisecond(),
+            )
+            .await;
+            (engine, report)
+        })
+    });
+
+    let status = wait_forwarding_signals(&mut child, pid, started, expected).await;
+    let ended = now_millis();
+    drop(terminal);
+    let status = status?;
+    let _ = stop_scraping.send(true);
+    let scraped = match scraper {
+        Some(handle) => Some(
+            handle
+                .await
+                .map_err(|error| Stop::new(format!("scraping failed: {error}")))?,
+        ),
+        None => None,
+    };
+
+    use std::os::unix::process::ExitStatusExt;
+    let run = CommandRun {
+        argv: argv.to_vec(),
+        exit_code: status.code(),
+        signal: status.signal(),
+        started,
+        ended,
+        failure_allowed: false,
+    };
+    let (engine, report) = match scraped {
+        Some((engine, report)) => (Some(engine), Some(report)),
+        None => (None, None),
+    };
+    Ok((run, engine, report))
+}
+
+/// Waits for the child, forwarding SIGINT and SIGTERM to it and printing
+/// progress on a terminal.
+async fn wait_forwarding_signals(
+    child: &mut tokio::process::Child,
+    pid: Option<i32>,
+    started: Timestamp,
+    expected: Option<Duration>,
+) -> Result<std::process::ExitStatus, Stop> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(Stop::new)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(Stop::new)?;
+    let forward = |number: i32| {
+        if let Some(pid) = pid {
+            job::signal_group(pid, number);
+        }
+    };
+    let show_progress = std::io::stderr().is_terminal();
+    let mut progress = tokio::time::interval(PROGRESS_EVERY);
+    progress.tick().await;
+    loop {
+        tokio::select! {
+            status = child.wait() => {
+                return status.map_err(|error| Stop::new(format!("waiting for the load test failed: {error}")));
+            }
+            _ = interrupt.recv() => {
+                eprintln!("summit-slo: passing SIGINT to the load test");
+                forward(libc::SIGINT);
+            }
+            _ = terminate.recv() => {
+                eprintln!("summit-slo: passing SIGTERM to the load test");
+                forward(libc::SIGTERM);
+            }
+            _ = progress.tick(), if show_progress => {
+                let elapsed = Duration::from_secs(
+                    ((now_millis().as_millisecond() - started.as_millisecond()) / 1000).max(0) as u64,
+                );
+                let remaining = expected
+                    .and_then(|expected| expected.checked_sub(elapsed))
+                    .map(|left| format!(", about {} left", format_duration(left)))
+                    .unwrap_or_default();
+                eprintln!("summit-slo: load test running for {}{remaining}", format_duration(elapsed));
+            }
+        }
+    }
+}
+
+/// Runs `work` unless SIGINT or SIGTERM comes first. The handlers that
+/// forwarded them to the load test stay installed, so without this a
+/// Ctrl-C while the window is judged would do nothing.
+async fn unless_interrupted<T>(
+    work: impl std::future::Future<Output = Result<T, Stop>>,
+) -> Result<T, Stop> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(Stop::new)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(Stop::new)?;
+    tokio::select! {
+        result = work => result,
+        _ = interrupt.recv() => Err(Stop::new("interrupted (SIGINT) while judging the window; no verdict")),
+        _ = terminate.recv() => Err(Stop::new("terminated (SIGTERM) while judging the window; no verdict")),
+    }
+}
+
+/// The clock, to the millisecond, as the API works.
+fn now_millis() -> Timestamp {
+    let now = crate::time::now();
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+}

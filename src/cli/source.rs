@@ -1,0 +1,200 @@
+//! Building the source verdicts come from: the Prometheus client (URL,
+//! credentials, timeouts), what is known of scrape intervals, the settle
+//! wait, and the check that every SLO compiles for the window before
+//! anything slow happens.
+
+use std::path::Path;
+use std::time::Duration;
+
+use url::Url;
+
+use super::Stop;
+use super::args::PrometheusArgs;
+use crate::eval::ScrapeIntervals;
+use crate::prometheus::{Client, ClientConfig};
+use crate::time::{format_duration, format_instant, parse_duration};
+use crate::window::Window;
+
+pub fn optional_duration(text: &Option<String>, flag: &str) -> Result<Option<Duration>, Stop> {
+    text.as_deref()
+        .map(|text| parse_duration(text).map_err(|error| Stop::new(format!("{flag}: {error}"))))
+        .transpose()
+}
+
+pub fn positive_duration(text: &Option<String>, flag: &str) -> Result<Option<Duration>, Stop> {
+    let duration = optional_duration(text, flag)?;
+    if duration.is_some_and(|duration| duration.is_zero()) {
+        return Err(Stop::new(format!("{flag} must be longer than 0s")));
+    }
+    Ok(duration)
+}
+
+/// The client settings from flags and environment. The token comes only
+/// from the environment or a file.
+pub fn client_config(args: &PrometheusArgs) -> Result<ClientConfig, String> {
+    let url = Url::parse(&args.prometheus).map_err(|error| {
+        format!(
+            "--prometheus '{}' is not a URL ({error}); expected e.g. http://localhost:9090",
+            redact_url(&args.prometheus)
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "--prometheus must be an http or https URL, got scheme '{}'",
+            url.scheme()
+        ));
+    }
+    let mut config = ClientConfig::new(url);
+    let positive = |text: &str, flag: &str| match parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err(format!("{flag} must be longer than 0s")),
+        Ok(duration) => Ok(duration),
+        Err(error) => Err(format!("{flag}: {error}")),
+    };
+    config.query_timeout = positive(&args.query_timeout, "--query-timeout")?;
+    config.deadline = Some(positive(&args.deadline, "--deadline")?);
+    config.retries = args.retries;
+    config.concurrency = usize::from(args.concurrency);
+    let environment = std::env::var("SUMMIT_SLO_PROMETHEUS_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty());
+    config.bearer_token = match (&args.prometheus_token_file, environment) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "both SUMMIT_SLO_PROMETHEUS_TOKEN and a token file are set; give one".to_string(),
+            );
+        }
+        (Some(path), None) => Some(read_token(path)?),
+        (None, token) => token,
+    };
+    if let Some(token) = &config.bearer_token {
+        if !config.url.username().is_empty() {
+            return Err(
+                "the URL has user:password and a bearer token is set; give one".to_string(),
+            );
+        }
+        if token.chars().any(char::is_control) || !token.is_ascii() {
+            return Err(
+                "the bearer token has characters an HTTP header cannot carry (a line break, \
+                 or non-ASCII text)"
+                    .to_string(),
+            );
+        }
+    }
+    Ok(config)
+}
+
+fn read_token(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read token file {}: {error}", path.display()))?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(format!("token file {} is empty", path.display()));
+    }
+    Ok(token)
+}
+
+/// A URL with any password replaced, for messages.
+fn redact_url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("redacted"));
+            url.to_string()
+        }
+        Ok(url) => url.to_string(),
+        Err(_) => match text.rsplit_once('@') {
+            Some((_, host)) => format!("…@{host}"),
+            None => text.to_string(),
+        },
+    }
+}
+
+/// Compiles every SLO once before waiting for the settle time, so a window
+/// too short for the scrape interval or a sustained step over the point
+/// limit is reported at once. For the embedded engine, every query must
+/// also be within the subset it evaluates.
+pub fn check_compiles(
+    slos: &[crate::spec::Slo],
+    window: &Window,
+    intervals: &ScrapeIntervals,
+    embedded: bool,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    for slo in slos {
+        let options = crate::compile::CompileOptions {
+            scrape_interval: intervals.for_slo(slo),
+            le_spellings: None,
+        };
+        let at = slo.location.position();
+        match crate::compile::compile(slo, window, &options) {
+            Err(error) => errors.push(format!("{at}: {error}")),
+            Ok(compiled) if embedded => {
+                if let Some(Err(unsupported)) = compiled
+                    .queries()
+                    .into_iter()
+                    .map(|query| &query.plan)
+                    .find(|plan| plan.is_err())
+                {
+                    errors.push(format!(
+                        "{at}: {}: the embedded engine cannot run its query ({unsupported}); \
+                         verify this SLO against Prometheus, or leave it out with --select",
+                        slo.id()
+                    ));
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\nerror: "))
+    }
+}
+
+pub async fn discover_scrape_intervals(client: &Client) -> ScrapeIntervals {
+    match client.scrape_targets().await {
+        Ok(targets) if !targets.is_empty() => ScrapeIntervals::PerTarget(targets),
+        Ok(_) => ScrapeIntervals::Unknown,
+        Err(error) => {
+            tracing::info!(%error, "scrape interval unknown: the server did not list targets");
+            ScrapeIntervals::Unknown
+        }
+    }
+}
+
+/// Waits until `settle` after the window's end, so the scrapes of the
+/// window's last moments are stored before they are queried.
+pub async fn wait_for_settle(window: Window, settle: Duration) {
+    let Ok(settle_signed) = jiff::SignedDuration::try_from(settle) else {
+        return;
+    };
+    let Ok(ready) = window.end.checked_add(settle_signed) else {
+        return;
+    };
+    let now = crate::time::now();
+    if ready <= now {
+        return;
+    }
+    let wait = ready.duration_since(now).unsigned_abs();
+    eprintln!(
+        "waiting {} until {} for the last scrapes to be stored (--settle {})",
+        format_duration(Duration::from_secs(wait.as_secs_f64().ceil() as u64)),
+        format_instant(ready),
+        format_duration(settle)
+    );
+    tokio::time::sleep(wait).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("http://admin:hunter2@prometheus:9090/"),
+            "http://admin:redacted@prometheus:9090/"
+        );
+        assert!(!redact_url("ht tp://admin:hunter2@prometheus").contains("hunter2"));
+    }
+}
