@@ -10,6 +10,8 @@ pub mod cli;
 pub mod compile;
 pub mod engine;
 pub mod eval;
+pub mod grafana;
+pub mod http;
 pub mod prometheus;
 pub mod report;
 pub mod spec;

@@ -101,7 +101,18 @@ pub enum Command {
         after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml"
     )]
     Validate(ValidateArgs),
+    /// Post a Grafana annotation: a deploy marker at a moment, or a region.
+    #[command(after_help = ANNOTATE_EXAMPLES)]
+    Annotate(Box<AnnotateArgs>),
 }
+
+const ANNOTATE_EXAMPLES: &str = "Examples:
+  # A deploy marker now, on the organisation's annotations:
+  summit-slo annotate --grafana-url https://grafana.example --text 'deploy v1.4.2' \\
+      --tags deploy,summit-api --release v1.4.2
+
+  # A region on one dashboard:
+  summit-slo annotate --text 'load test' --start now-10m --end now --grafana-dashboard abc123";
 
 /// Which SLOs to load and select.
 #[derive(Debug, Clone, Args)]
@@ -263,6 +274,117 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
+/// Where the Grafana annotation of a run goes.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Grafana")]
+pub struct GrafanaArgs {
+    /// Annotate this Grafana with the run: a region over the window, tagged
+    /// with the verdict, services, release and run id.
+    ///
+    /// A path prefix is kept (http://host/grafana). Credentials in the URL
+    /// are sent as basic auth and never printed. A failed annotation is a
+    /// warning and never changes the verdict (see --require-annotation).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SUMMIT_SLO_GRAFANA_URL",
+        hide_env_values = true
+    )]
+    pub grafana_url: Option<String>,
+
+    /// A file holding a Grafana service account token.
+    ///
+    /// Or set SUMMIT_SLO_GRAFANA_TOKEN. Tokens are never read from the
+    /// command line, and never printed.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_GRAFANA_TOKEN_FILE",
+        hide_env_values = true
+    )]
+    pub grafana_token_file: Option<PathBuf>,
+
+    /// Put the annotation on this dashboard (by UID) instead of the
+    /// organisation's annotations, which any dashboard can show by tag.
+    #[arg(
+        long,
+        value_name = "UID",
+        env = "SUMMIT_SLO_GRAFANA_DASHBOARD",
+        hide_env_values = true
+    )]
+    pub grafana_dashboard: Option<String>,
+
+    /// Put the annotation on this panel of --grafana-dashboard.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "SUMMIT_SLO_GRAFANA_PANEL",
+        hide_env_values = true,
+        requires = "grafana_dashboard"
+    )]
+    pub grafana_panel: Option<u64>,
+
+    /// The Grafana organisation (sent as X-Grafana-Org-Id) [default: the
+    /// token's].
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "SUMMIT_SLO_GRAFANA_ORG",
+        hide_env_values = true
+    )]
+    pub grafana_org: Option<u64>,
+
+    /// Time allowed for one request to Grafana; failures are retried until
+    /// --grafana-deadline.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        env = "SUMMIT_SLO_GRAFANA_TIMEOUT",
+        hide_env_values = true
+    )]
+    pub grafana_timeout: String,
+
+    /// Time allowed for the whole annotation, retries included.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        env = "SUMMIT_SLO_GRAFANA_DEADLINE",
+        hide_env_values = true
+    )]
+    pub grafana_deadline: String,
+
+    /// The release being gated, tagged `release:VERSION` on the annotation.
+    #[arg(
+        long,
+        value_name = "VERSION",
+        env = "SUMMIT_SLO_RELEASE",
+        hide_env_values = true
+    )]
+    pub release: Option<String>,
+
+    /// The run's id, tagged `run:ID`: a run id that already has an
+    /// annotation gets it updated instead of a second one.
+    ///
+    /// Default: from the CI system (GitHub Actions' run id and attempt,
+    /// GitLab's job id, Jenkins' build tag, CircleCI's job id) plus a hash
+    /// of what is annotated, so a retried step updates its annotation while
+    /// two gates in one job keep theirs; outside CI, a fresh id.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "SUMMIT_SLO_RUN_ID",
+        hide_env_values = true
+    )]
+    pub run_id: Option<String>,
+
+    /// Exit 3 when the annotation cannot be written; by default that is a
+    /// warning and the exit code is the verdict's.
+    #[arg(long)]
+    pub require_annotation: bool,
+}
+
 /// What counts as passing.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Gate")]
@@ -311,6 +433,8 @@ pub struct VerifyArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+    #[command(flatten)]
+    pub grafana: GrafanaArgs,
 }
 
 /// When the load test runs and how its window is judged.
@@ -365,6 +489,8 @@ pub struct RunArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+    #[command(flatten)]
+    pub grafana: GrafanaArgs,
 
     /// The load test to run, after `--`; its output passes through.
     #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -459,4 +585,28 @@ pub struct ValidateArgs {
         hide_env_values = true
     )]
     pub scrape_interval: Option<String>,
+}
+
+/// `summit-slo annotate`.
+#[derive(Debug, Clone, Args)]
+pub struct AnnotateArgs {
+    /// The annotation's text.
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+
+    /// Tags, comma-separated or repeated; `summit-slo` is always added.
+    #[arg(long, value_name = "TAG", value_delimiter = ',')]
+    pub tags: Vec<String>,
+
+    /// Where the annotation starts: RFC 3339, Unix seconds, `now` or
+    /// `now-15m` [default: now]. With --end, a region.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub start: Option<String>,
+
+    /// Where a region ends (same forms as --start).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub end: Option<String>,
+
+    #[command(flatten)]
+    pub grafana: GrafanaArgs,
 }

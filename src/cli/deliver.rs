@@ -5,10 +5,37 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::args::OutputArgs;
+use super::annotate::Annotator;
+use super::args::{GrafanaArgs, OutputArgs};
 use super::{Stop, fail, write_stdout};
 use crate::eval::Verification;
 use crate::report::{self, Format, github, markdown};
+
+/// The end of every verifying command. The Grafana settings are checked
+/// before `judge` runs, so a mistake there costs no load test; then the
+/// verification is annotated and delivered. Returns the exit code.
+pub fn judge_and_deliver(
+    output: &OutputArgs,
+    grafana: &GrafanaArgs,
+    judge: impl FnOnce(bool) -> Result<Verification, Stop>,
+) -> u8 {
+    let delivery = Delivery::new(output);
+    let judged = Annotator::from_args(grafana)
+        .and_then(|annotator| Ok((annotator, judge(delivery.wants_charts())?)));
+    match judged {
+        Ok((annotator, mut verification)) => {
+            if let Some(annotator) = annotator {
+                annotator.annotate(&mut verification);
+            }
+            delivery.deliver(&verification)
+        }
+        Err(stop) => {
+            stop.print();
+            delivery.deliver_stop(&stop);
+            stop.code
+        }
+    }
+}
 
 /// Where GitHub Actions wants its files.
 #[derive(Debug, Clone)]

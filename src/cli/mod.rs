@@ -4,6 +4,7 @@
 //! This is the only module that knows about exit codes and terminals; the
 //! stages it calls return values and errors.
 
+mod annotate;
 mod args;
 mod compile;
 mod deliver;
@@ -90,6 +91,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run_compile(args),
         Command::Validate(args) => compile::run_validate(args),
+        Command::Annotate(args) => annotate::run_annotate(*args),
     }
 }
 

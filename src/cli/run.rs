@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use tokio::process::Command;
 
 use super::args::RunArgs;
-use super::deliver::Delivery;
+use super::deliver::judge_and_deliver;
 use super::job;
 use super::source::{
     check_compiles, client_config, discover_scrape_intervals, optional_duration, positive_duration,
@@ -39,15 +39,9 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 /// Runs `run` and returns the exit code.
 pub fn run(args: RunArgs) -> u8 {
-    let delivery = Delivery::new(&args.output);
-    match run_and_verify(&args, delivery.wants_charts()) {
-        Ok(verification) => delivery.deliver(&verification),
-        Err(stop) => {
-            stop.print();
-            delivery.deliver_stop(&stop);
-            stop.code
-        }
-    }
+    judge_and_deliver(&args.output, &args.grafana, |trend| {
+        run_and_verify(&args, trend)
+    })
 }
 
 fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {

@@ -83,7 +83,7 @@ pub fn client_config(args: &PrometheusArgs) -> Result<ClientConfig, String> {
     Ok(config)
 }
 
-fn read_token(path: &Path) -> Result<String, String> {
+pub(super) fn read_token(path: &Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read token file {}: {error}", path.display()))?;
     let token = text.trim().to_string();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::VerifyArgs;
-use super::deliver::Delivery;
+use super::deliver::judge_and_deliver;
 use super::source::{
     check_compiles, client_config, discover_scrape_intervals, optional_duration, positive_duration,
     wait_for_settle,
@@ -31,15 +31,7 @@ pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Runs `verify` and returns the exit code.
 pub fn run(args: VerifyArgs) -> u8 {
-    let delivery = Delivery::new(&args.output);
-    match verify(&args, delivery.wants_charts()) {
-        Ok(verification) => delivery.deliver(&verification),
-        Err(stop) => {
-            stop.print();
-            delivery.deliver_stop(&stop);
-            stop.code
-        }
-    }
+    judge_and_deliver(&args.output, &args.grafana, |trend| verify(&args, trend))
 }
 
 fn verify(args: &VerifyArgs, trend: bool) -> Result<Verification, Stop> {

@@ -15,7 +15,8 @@ use url::Url;
 use super::Engine;
 use super::store::{STALE_NAN_BITS, series_key};
 use super::text::{self, Format};
-use crate::prometheus::{Labels, build_http_client};
+use crate::http::build_client;
+use crate::prometheus::Labels;
 
 /// One target: where to scrape and the labels its series get.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +103,7 @@ pub async fn scrape(
     max_samples: usize,
     clock: impl Fn() -> i64,
 ) -> ScrapeReport {
-    let client = match build_http_client() {
+    let client = match build_client() {
         Ok(client) => client,
         Err(error) => {
             return ScrapeReport {

@@ -20,8 +20,8 @@ use tracing::Instrument;
 pub use intervals::ScrapeIntervals;
 pub use judge::{Answers, JudgeOptions, Presence, judge};
 pub use outcome::{
-    Budget, CommandRun, GroupOutcome, PreconditionOutcome, Reason, SloOutcome, SustainedOutcome,
-    Trend, Verdict, Verification,
+    AnnotationRecord, Budget, CommandRun, GroupOutcome, PreconditionOutcome, Reason, SloOutcome,
+    SustainedOutcome, Trend, Verdict, Verification,
 };
 pub use scrapes::mark_unreliable_scrapes;
 pub use series::format_labels;

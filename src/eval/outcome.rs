@@ -280,6 +280,23 @@ pub struct Verification {
     pub exit_code: u8,
     /// The load test `run` wrapped, if any.
     pub command: Option<CommandRun>,
+    /// The Grafana annotation of this verification, when one was asked for.
+    pub annotation: Option<AnnotationRecord>,
+}
+
+/// What became of the Grafana annotation of a verification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AnnotationRecord {
+    /// Grafana's URL, without credentials.
+    pub url: String,
+    /// The run id the annotation is tagged with.
+    pub run_id: String,
+    /// The annotation's id, when it was written.
+    pub id: Option<u64>,
+    /// `created` or `updated`, when it was written.
+    pub action: Option<&'static str>,
+    /// Why it was not written.
+    pub error: Option<String>,
 }
 
 /// The load test a `run` started: what it was, when, and how it ended.
@@ -353,6 +370,7 @@ impl Verification {
             verdict,
             exit_code,
             command: None,
+            annotation: None,
         }
     }
 

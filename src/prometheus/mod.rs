@@ -9,7 +9,7 @@
 
 mod response;
 
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -136,42 +136,14 @@ pub struct Client {
     basic_auth: Option<(String, String)>,
 }
 
-/// Builds the HTTP client every engine-facing request goes through.
-pub fn build_http_client() -> Result<reqwest::Client, String> {
-    static PROVIDER: Once = Once::new();
-    PROVIDER.call_once(|| {
-        // Another part of the process may have installed one already; either
-        // is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-    reqwest::Client::builder()
-        .user_agent(concat!("summit-slo/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|error| format!("cannot set up HTTP: {error}"))
-}
-
 impl Client {
     /// A client for the configured server; the deadline starts now.
     pub fn new(config: ClientConfig) -> Result<Self, String> {
         let mut config = config;
-        // The URL holds credentials percent-encoded (`s3cr%40t` for `s3cr@t`).
-        let decode = |text: &str| {
-            percent_encoding::percent_decode_str(text)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let basic_auth = (!config.url.username().is_empty()).then(|| {
-            (
-                decode(config.url.username()),
-                decode(config.url.password().unwrap_or_default()),
-            )
-        });
         // Credentials move into headers so the URL can be shown anywhere.
-        let _ = config.url.set_username("");
-        let _ = config.url.set_password(None);
+        let basic_auth = crate::http::take_credentials(&mut config.url);
         Ok(Self {
-            http: build_http_client()?,
+            http: crate::http::build_client()?,
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             deadline: config.deadline.map(|deadline| Instant::now() + deadline),
             config: Arc::new(config),
@@ -426,11 +398,7 @@ impl Client {
     }
 
     fn endpoint_url(&self, endpoint: &str) -> Url {
-        let mut url = self.config.url.clone();
-        let base = url.path().trim_end_matches('/').to_string();
-        url.set_path(&format!("{base}/api/v1/{endpoint}"));
-        url.set_query(None);
-        url
+        crate::http::endpoint(&self.config.url, &format!("api/v1/{endpoint}"))
     }
 
     fn remaining(&self) -> Option<Duration> {
@@ -455,18 +423,9 @@ impl Client {
     }
 
     fn transport(&self, error: reqwest::Error) -> QueryError {
-        // reqwest's message may include the URL; ours has no credentials,
-        // but the chain is flattened without it to stay short.
-        let error = error.without_url();
-        let mut detail = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            detail = format!("{detail}: {cause}");
-            source = cause.source();
-        }
         QueryError::Transport {
             url: self.config.url.to_string(),
-            detail,
+            detail: crate::http::describe_error(error),
         }
     }
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::eval::{GroupOutcome, PreconditionOutcome, SloOutcome, Verdict, Verification};
+use crate::eval::{
+    AnnotationRecord, GroupOutcome, PreconditionOutcome, SloOutcome, Verdict, Verification,
+};
 use crate::prometheus::Labels;
 use crate::spec::Unit;
 use crate::time::{format_duration, format_instant};
@@ -26,6 +28,7 @@ struct Report<'a> {
     exit_code: u8,
     window: WindowJson,
     command: Option<CommandJson<'a>>,
+    annotation: Option<&'a AnnotationRecord>,
     summary: Summary,
     slos: Vec<SloJson<'a>>,
 }
@@ -169,6 +172,7 @@ pub fn render(verification: &Verification) -> String {
             started: format_instant(command.started),
             ended: format_instant(command.ended),
         }),
+        annotation: verification.annotation.as_ref(),
         summary: Summary {
             total: verification.outcomes.len(),
             pass: verification.count(Verdict::Pass),

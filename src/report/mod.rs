@@ -50,7 +50,7 @@ pub fn render(verification: &Verification, format: Format, width: Option<u16>) -
 }
 
 /// How many SLOs ended with each verdict, worst first: "4 fail, 2 pass".
-fn verdict_counts(verification: &Verification) -> String {
+pub(crate) fn verdict_counts(verification: &Verification) -> String {
     let counts: Vec<String> = [
         Verdict::Fail,
         Verdict::Inconclusive,

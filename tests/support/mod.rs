@@ -1,5 +1,6 @@
 //! Shared test harness: a real Prometheus holding fixture recordings, the
-//! built binary, SLO files in temp dirs, and a fault-injecting proxy.
+//! built binary, SLO files in temp dirs, a fault-injecting proxy, and a
+//! stand-in for Grafana's annotations API.
 //!
 //! Every server is started on 127.0.0.1 on a free port with its own temp
 //! directory, and stopped when its guard is dropped (also when a test
@@ -10,6 +11,7 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub mod grafana;
 pub mod proxy;
 
 use std::io::{Read, Write};
@@ -425,7 +427,6 @@ pub fn assert_close(actual: f64, expected: f64, relative: f64, what: &str) {
 }
 
 /// Fails unless `path` validates against `tests/junit.xsd` (with xmllint).
-#[allow(dead_code)]
 pub fn assert_valid_junit(path: &Path) {
     let validation = Command::new("xmllint")
         .args(["--noout", "--schema"])
