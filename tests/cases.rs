@@ -197,7 +197,7 @@ fn c05_absent_error_counter_is_zero_but_absent_total_is_no_data() {
         slo["query"]
             .as_str()
             .unwrap_or_default()
-            .contains("or vector(0)) / sum(increase("),
+            .contains(r#"or vector(0)) / sum((increase(http_requests_total{job="checkout"}"#),
         "the numerator defaults to zero, the total does not: {slo}"
     );
 
@@ -919,6 +919,71 @@ fn counter_born_in_window_counts_from_zero() {
             "pass",
             "present from the window's start"
         );
+    }
+}
+
+/// Every indicator built on counters counts a series born in the window
+/// from zero: the first errors of a new status code, a new operation's
+/// first slow requests. Client libraries create a labelled series on its
+/// first event, so this is how errors usually arrive; missing them would
+/// pass a release at 0% errors.
+#[test]
+fn every_counter_indicator_counts_series_born_in_the_window() {
+    let mut text = String::new();
+    for step in 0..80 {
+        let time = 1_796_377_805 + 15 * step;
+        let ok = 100 * step;
+        text.push_str(&format!("req_total{{code=\"200\"}} {ok} {time}\n"));
+        if time >= 1_796_378_705 {
+            text.push_str(&format!("req_total{{code=\"500\"}} 300 {time}\n"));
+        }
+        for (le, fast, slow) in [("0.1", ok, 0), ("1", ok, 0), ("+Inf", ok, 500)] {
+            text.push_str(&format!(
+                "lat_seconds_bucket{{op=\"old\",le=\"{le}\"}} {fast} {time}\n"
+            ));
+            if time >= 1_796_378_705 {
+                text.push_str(&format!(
+                    "lat_seconds_bucket{{op=\"new\",le=\"{le}\"}} {slow} {time}\n"
+                ));
+            }
+        }
+        text.push_str(&format!("lat_seconds_count{{op=\"old\"}} {ok} {time}\n"));
+        if time >= 1_796_378_705 {
+            text.push_str(&format!("lat_seconds_count{{op=\"new\"}} 500 {time}\n"));
+        }
+    }
+    text.push_str("# EOF\n");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("born.om");
+    std::fs::write(&recording, text).expect("written");
+
+    let slos = SloFiles::new(
+        "service: api\nslos:\n  - name: errors\n    indicator: {ratio: {errors: 'req_total{code=\"500\"}', total: req_total}}\n    objective: \"< 1%\"\n  - name: error-rate\n    indicator: {rate: {counter: req_total, selector: '{code=\"500\"}'}}\n    objective: \"< 0.1/s\"\n  - name: latency\n    indicator: {latency: {histogram: lat_seconds, quantile: 0.95}}\n    objective: \"< 300ms\"\n",
+    );
+    let prometheus = Prometheus::start_with_file(&recording);
+    let served = verify_json(&prometheus.url, slos.path(), &[]);
+    let replayed = verify_json(
+        "http://127.0.0.1:9",
+        slos.path(),
+        &["--replay", recording.to_str().expect("UTF-8")],
+    );
+    for run in [&served, &replayed] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let errors = run.slo("errors");
+        assert_eq!(errors["verdict"], "fail", "{errors}");
+        // 300 errors against 4,000 successes and the 300 themselves.
+        assert_close(
+            errors["value"].as_f64().expect("a value"),
+            300.0 / 4_300.0,
+            2e-2,
+            "error ratio with the new series",
+        );
+        let rate = run.slo("error-rate");
+        assert_eq!(rate["verdict"], "fail", "{rate}");
+        assert_close(rate["value"].as_f64().expect("a value"), 0.5, 1e-9, "300 in 600s");
+        let latency = run.slo("latency");
+        assert_eq!(latency["verdict"], "fail", "500 slow of 4,500: {latency}");
+        assert_eq!(latency["events"], 4_500.0, "{latency}");
     }
 }
 

@@ -105,15 +105,8 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
         Indicator::Latency(latency) => {
             let bucket = format!("{}_bucket", latency.histogram);
             let count = format!("{}_count", latency.histogram);
-            let increase_of = |metric: &str, extra: &[Matcher]| {
-                Expr::range(
-                    RangeFunction::Increase,
-                    metric,
-                    &latency.selector,
-                    extra,
-                    range,
-                )
-            };
+            let increase_of =
+                |metric: &str, extra: &[Matcher]| counted(metric, &latency.selector, extra, range);
             let events = sum(increase_of(&count, &[]));
             let by_le: Vec<String> = context
                 .by
@@ -145,55 +138,24 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
                 }
             }
         }
+        // rate() is increase() over the range's length, so the rate of
+        // the counted events is too, including series born in the window.
         Indicator::Rate(counter) => IndicatorQueries::compiled(
-            sum(Expr::range(
-                RangeFunction::Rate,
-                &counter.counter,
-                &counter.selector,
-                &[],
-                range,
-            )),
+            Expr::binary(
+                BinaryOperator::Divide,
+                sum(counted(&counter.counter, &counter.selector, &[], range)),
+                Expr::Number(range.as_secs_f64()),
+            ),
             None,
             None,
             None,
         ),
-        Indicator::Increase(counter) => {
-            let over = |function, range| {
-                Expr::range(function, &counter.counter, &counter.selector, &[], range)
-            };
-            let increase = sum(over(RangeFunction::Increase, range));
-            // increase() cannot see a series' first value: a counter that
-            // appears inside the window (the first dead letter of a new
-            // label set) would count as 0. A series with no sample from a
-            // window's length before the start until `settled` into the
-            // window was born in it, starting from zero: its first value
-            // counts. Series seen in the first `settled` of the window are
-            // taken to have existed before (scraping may have begun with
-            // the window).
-            let settled = (range / 10).min(Duration::from_secs(60));
-            let before =
-                over(RangeFunction::LastOverTime, range + settled).offset_by(range - settled);
-            let born = sum(Expr::binary(
-                BinaryOperator::Unless,
-                over(RangeFunction::MinOverTime, range),
-                before,
-            ));
-            let zero = if context.by.is_empty() {
-                Expr::Vector(Box::new(Expr::Number(0.0)))
-            } else {
-                Expr::binary(
-                    BinaryOperator::Multiply,
-                    Expr::Number(0.0),
-                    increase.clone(),
-                )
-            };
-            let value = Expr::binary(
-                BinaryOperator::Add,
-                increase,
-                Expr::binary(BinaryOperator::Or, born, zero).paren(),
-            );
-            IndicatorQueries::compiled(value, None, None, None)
-        }
+        Indicator::Increase(counter) => IndicatorQueries::compiled(
+            sum(counted(&counter.counter, &counter.selector, &[], range)),
+            None,
+            None,
+            None,
+        ),
         Indicator::Gauge(gauge) => {
             let across = if context.comparator.is_upper_bound() {
                 AggregateOperator::Max
@@ -222,8 +184,8 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
             )
         }
         Indicator::Ratio(ratio) => {
-            let numerator = sum(series_increase(&ratio.numerator, range));
-            let total = sum(series_increase(&ratio.total, range));
+            let numerator = sum(series_counted(&ratio.numerator, range));
+            let total = sum(series_counted(&ratio.total, range));
             // A counter for one outcome does not exist until it first
             // counts: with no errors yet the numerator is absent and must
             // read as 0. The total never gets a default, so absent traffic
@@ -242,15 +204,7 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
             )
         }
         Indicator::Mean(mean) => {
-            let increase_of = |metric: &str| {
-                sum(Expr::range(
-                    RangeFunction::Increase,
-                    metric,
-                    &mean.selector,
-                    &[],
-                    range,
-                ))
-            };
+            let increase_of = |metric: &str| sum(counted(metric, &mean.selector, &[], range));
             let count = increase_of(&mean.count);
             IndicatorQueries::compiled(
                 Expr::binary(
@@ -281,7 +235,45 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
     }
 }
 
-fn series_increase(series: &Selector, range: Duration) -> Expr {
+/// The events a counter counted over `range`, per series.
+///
+/// increase() cannot see a series' first value, so a series that appears
+/// inside the range (the first error of a new status code, the first
+/// request of a new operation) would lose everything it counted before
+/// its first scrape: 300 errors at once would count as none. A series
+/// with no sample from a range's length before the start until `settled`
+/// into the range was born in it, from zero, and its first value is
+/// added. Series seen in the first `settled` of the range are taken to
+/// have existed before, since scraping may have begun with the range.
+///
+/// ```promql
+///   (increase(c[W]) + born) or increase(c[W]) or born
+/// born = min_over_time(c[W]) unless last_over_time(c[W+M] offset (W-M))
+/// ```
+///
+/// The last `or` keeps a series born with a single sample, which has no
+/// increase() at all.
+fn counted(metric: &str, selector: &Selector, extra: &[Matcher], range: Duration) -> Expr {
+    let over = |function, range| Expr::range(function, metric, selector, extra, range);
+    let settled = (range / 10).min(Duration::from_secs(60));
+    let before = over(RangeFunction::LastOverTime, range + settled).offset_by(range - settled);
+    let born = Expr::binary(
+        BinaryOperator::Unless,
+        over(RangeFunction::MinOverTime, range),
+        before,
+    )
+    .paren();
+    let increase = over(RangeFunction::Increase, range);
+    let grown = Expr::binary(BinaryOperator::Add, increase.clone(), born.clone()).paren();
+    Expr::binary(
+        BinaryOperator::Or,
+        Expr::binary(BinaryOperator::Or, grown, increase),
+        born,
+    )
+}
+
+/// [`counted`] for a selector that names its metric (a ratio's side).
+fn series_counted(series: &Selector, range: Duration) -> Expr {
     let metric = series
         .metric
         .as_deref()
@@ -290,7 +282,7 @@ fn series_increase(series: &Selector, range: Duration) -> Expr {
         metric: None,
         matchers: series.matchers.clone(),
     };
-    Expr::range(RangeFunction::Increase, metric, &matchers, &[], range)
+    counted(metric, &matchers, &[], range)
 }
 
 /// Matches a bucket edge by number: the server's own spellings when known,
