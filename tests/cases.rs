@@ -980,7 +980,12 @@ fn every_counter_indicator_counts_series_born_in_the_window() {
         );
         let rate = run.slo("error-rate");
         assert_eq!(rate["verdict"], "fail", "{rate}");
-        assert_close(rate["value"].as_f64().expect("a value"), 0.5, 1e-9, "300 in 600s");
+        assert_close(
+            rate["value"].as_f64().expect("a value"),
+            0.5,
+            1e-9,
+            "300 in 600s",
+        );
         let latency = run.slo("latency");
         assert_eq!(latency["verdict"], "fail", "500 slow of 4,500: {latency}");
         assert_eq!(latency["events"], 4_500.0, "{latency}");

@@ -274,3 +274,88 @@ fn scrape_refuses_fixed_windows_and_replays() {
         record_alone.stderr
     );
 }
+
+/// Scrapes `targets` for a few seconds and judges `SLOS` as JSON.
+fn scrape_briefly(targets: &[String], extra: &[&str]) -> support::Run {
+    let slos = SloFiles::new(SLOS);
+    let mut args = vec![
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--select",
+        "demo/throughput",
+        "--select",
+        "demo/latency-p95-strict",
+        "--scrape-interval",
+        "1s",
+        "--window",
+        "4s",
+        "--format",
+        "json",
+    ];
+    for target in targets {
+        args.extend(["--scrape", target.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn a_replica_that_never_answers_is_not_ignored() {
+    let target = Target::start();
+    let closed = support::free_port();
+    // Two replicas of one job; one of them is down the whole window and
+    // left no series to recognise it by.
+    let result = scrape_briefly(
+        &[
+            format!("demo={}", target.url),
+            format!("demo=http://127.0.0.1:{closed}/metrics"),
+        ],
+        &[],
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let throughput = result.slo("throughput");
+    assert_eq!(throughput["verdict"], "inconclusive", "{throughput}");
+    assert_eq!(throughput["reason"], "too_few_scrapes");
+    assert!(
+        throughput["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!(
+                "127.0.0.1:{closed}/metrics answered 0 of 5 scrapes"
+            )),
+        "{throughput}"
+    );
+    assert_eq!(
+        result.slo("latency-p95-strict")["verdict"],
+        "fail",
+        "a failure in the data that was scraped stays a failure"
+    );
+}
+
+#[test]
+fn dropped_samples_make_passing_slos_inconclusive() {
+    let target = Target::start();
+    // Ten samples a scrape: the limit drops everything after the third.
+    let limited = scrape_briefly(&[format!("demo={}", target.url)], &["--max-samples", "30"]);
+    assert_eq!(limited.code, 1, "{}", limited.stderr);
+    let throughput = limited.slo("throughput");
+    assert_eq!(throughput["verdict"], "inconclusive", "{throughput}");
+    assert_eq!(throughput["reason"], "partial_response");
+    assert!(
+        throughput["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the sample limit (--max-samples) was reached at"),
+        "{throughput}"
+    );
+    assert_eq!(limited.slo("latency-p95-strict")["verdict"], "fail");
+
+    let allowed = scrape_briefly(
+        &[format!("demo={}", target.url)],
+        &["--max-samples", "30", "--allow-partial"],
+    );
+    let throughput = allowed.slo("throughput");
+    assert_eq!(throughput["verdict"], "pass", "{throughput}");
+    assert_eq!(throughput["partial"], true);
+}

@@ -508,8 +508,8 @@ pub struct ScrapeArgs {
     /// its series get the `job` and `instance` labels Prometheus would give
     /// them. `verify` scrapes from now for --window; `run` while the
     /// command runs. A failed scrape is retried at the next tick; an SLO
-    /// reading a target that answered fewer than half of its scrapes is
-    /// inconclusive.
+    /// that could read a target which answered fewer than 90% of its
+    /// scrapes does not pass.
     #[arg(long = "scrape", value_name = "[JOB=]URL")]
     pub targets: Vec<String>,
 

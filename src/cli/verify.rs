@@ -236,19 +236,21 @@ pub fn judge_scraped(
             target.url, stats.succeeded, stats.attempted
         );
     }
-    if report.full {
+    if report.full_at.is_some() {
         eprintln!(
             "warning: the sample limit (--max-samples) was reached; later samples were dropped"
         );
     }
+    // The recording is a by-product: failing to write it loses the file,
+    // never the verdict.
     if let Some(path) = record_to {
-        let written = record::write(&engine, path).map_err(|error| {
-            Stop::new(format!(
-                "cannot write the recording {}: {error}",
+        match record::write(&engine, path) {
+            Ok(written) => eprintln!("recorded {written} samples to {}", path.display()),
+            Err(error) => eprintln!(
+                "error: cannot write the recording {}: {error}",
                 path.display()
-            ))
-        })?;
-        eprintln!("recorded {written} samples to {}", path.display());
+            ),
+        }
     }
     let strict = gate.strict;
     let engine = Arc::new(engine);
@@ -265,6 +267,7 @@ pub fn judge_scraped(
         &engine,
         report,
         strict,
+        gate.allow_partial,
     ))
 }
 

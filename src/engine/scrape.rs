@@ -66,10 +66,11 @@ pub struct TargetReport {
 }
 
 impl TargetReport {
-    /// Too few answers to trust rates over the window: fewer than two, or
-    /// under half of the attempts.
+    /// Too few answers to trust the window: fewer than two, or under 90%
+    /// of the attempts (a target down for a tenth of a load test has hidden
+    /// what happened then).
     pub fn is_deficient(&self) -> bool {
-        self.succeeded < 2 || self.succeeded * 2 < self.attempted
+        self.succeeded < 2 || self.succeeded * 10 < self.attempted * 9
     }
 }
 
@@ -78,8 +79,9 @@ impl TargetReport {
 pub struct ScrapeReport {
     /// Per target, by instance.
     pub targets: Vec<(Target, TargetReport)>,
-    /// True when the sample bound was reached and later samples dropped.
-    pub full: bool,
+    /// When the sample bound was reached (Unix milliseconds of the first
+    /// scrape whose samples were dropped), if it was.
+    pub full_at: Option<i64>,
 }
 
 /// When scraping stops.
@@ -119,7 +121,7 @@ pub async fn scrape(
                         )
                     })
                     .collect(),
-                full: false,
+                full_at: None,
             };
         }
     };
@@ -128,7 +130,7 @@ pub async fn scrape(
             .iter()
             .map(|target| (target.clone(), TargetReport::default()))
             .collect(),
-        full: false,
+        full_at: None,
     };
     let mut previous: Vec<HashSet<String>> = vec![HashSet::new(); targets.len()];
     let timeout = interval.min(Duration::from_secs(10));
@@ -175,7 +177,7 @@ pub async fn scrape(
                     format,
                     time,
                     max_samples,
-                    &mut report.full,
+                    &mut report.full_at,
                 )
             }) {
                 Ok(seen) => {
@@ -252,7 +254,7 @@ fn ingest(
     format: Format,
     time: i64,
     max_samples: usize,
-    full: &mut bool,
+    full_at: &mut Option<i64>,
 ) -> Result<HashSet<String>, String> {
     let mut scraped = Engine::default();
     text::parse(
@@ -269,7 +271,7 @@ fn ingest(
         let key = series_key(&labels);
         for (&sample_time, &value) in series.times.iter().zip(&series.values) {
             if engine.store.samples() >= max_samples {
-                *full = true;
+                full_at.get_or_insert(time);
                 break;
             }
             engine

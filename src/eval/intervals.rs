@@ -27,22 +27,11 @@ impl ScrapeIntervals {
         match self {
             Self::Unknown => None,
             Self::Fixed(interval) => Some(*interval),
-            Self::PerTarget(targets) => {
-                let selectors = slo.selectors();
-                targets
-                    .iter()
-                    .filter(|(labels, _)| {
-                        selectors.iter().any(|selector| {
-                            selector.matchers.iter().all(|matcher| {
-                                labels
-                                    .get(&matcher.name)
-                                    .is_none_or(|value| matcher.matches(value))
-                            })
-                        })
-                    })
-                    .map(|(_, interval)| *interval)
-                    .max()
-            }
+            Self::PerTarget(targets) => targets
+                .iter()
+                .filter(|(labels, _)| could_read(slo, |name| labels.get(name).map(String::as_str)))
+                .map(|(_, interval)| *interval)
+                .max(),
         }
     }
 
@@ -54,6 +43,19 @@ impl ScrapeIntervals {
             Self::PerTarget(targets) => targets.iter().map(|(_, interval)| *interval).max(),
         }
     }
+}
+
+/// True when some selector of the SLO could match series of a target with
+/// these labels: every matcher on a label the target carries accepts its
+/// value (`label` answers `None` for labels the target does not set, which
+/// its series may still carry, such as `code`).
+pub fn could_read<'a>(slo: &Slo, label: impl Fn(&str) -> Option<&'a str>) -> bool {
+    slo.selectors().iter().any(|selector| {
+        selector
+            .matchers
+            .iter()
+            .all(|matcher| label(&matcher.name).is_none_or(|value| matcher.matches(value)))
+    })
 }
 
 #[cfg(test)]
