@@ -141,6 +141,7 @@ fn github_actions_gets_annotations_summary_and_outputs() {
     assert_eq!(values["failed"], "4");
     assert_eq!(values["inconclusive"], "0");
     assert_eq!(values["exit_code"], "1");
+    assert_eq!(values["passed"], "false");
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&values["report"]).expect("the report output names a file"),
     )
@@ -149,7 +150,10 @@ fn github_actions_gets_annotations_summary_and_outputs() {
     let summary = failing.read("summary.md");
     assert!(summary.starts_with("## summit-slo: ❌ FAIL"), "{summary}");
     assert!(
-        summary.contains("| ❌ fail | `summit-api/graphql-latency-p95` | 320.7ms | `< 200ms` |")
+        summary.contains(
+            "| ❌ fail | <code>summit-api/graphql-latency-p95</code> | 320.7ms | <code>&lt; 200ms</code> |"
+        ),
+        "{summary}"
     );
     assert_eq!(summary.matches("```mermaid").count(), 6, "a chart per SLO");
     assert!(summary.len() < 1 << 20);
@@ -161,7 +165,9 @@ fn github_actions_gets_annotations_summary_and_outputs() {
         !run.stdout.lines().any(|line| line.starts_with("::")),
         "a pass annotates nothing"
     );
-    assert_eq!(outputs(&passing.read("output.txt"))["verdict"], "pass");
+    let values = outputs(&passing.read("output.txt"));
+    assert_eq!(values["verdict"], "pass");
+    assert_eq!(values["passed"], "true");
     assert!(
         passing
             .read("summary.md")
@@ -186,6 +192,8 @@ fn github_actions_gets_annotations_summary_and_outputs() {
 
 #[test]
 fn github_annotations_are_capped_at_ten() {
+    // GitHub shows ten error annotations per step: nine SLOs and a line
+    // that counts the rest.
     let slos = support::SloFiles::new(&{
         let mut text = String::from("service: many\nslos:\n");
         for index in 0..14 {
@@ -209,11 +217,11 @@ fn github_annotations_are_capped_at_ten() {
         .lines()
         .filter(|line| line.starts_with("::"))
         .collect();
-    assert_eq!(annotations.len(), 11, "{annotations:?}");
+    assert_eq!(annotations.len(), 10, "{annotations:?}");
     assert!(
-        annotations[10].contains("4 more SLOs are not passing (4 failed)"),
+        annotations[9].contains("5 more SLOs need attention (5 failed, 0 inconclusive, 0 warned)"),
         "{}",
-        annotations[10]
+        annotations[9]
     );
 }
 
@@ -346,4 +354,203 @@ fn markdown_summary_stays_under_its_limit() {
     assert!(fewer_rows.len() <= 4000, "{}", fewer_rows.len());
     assert!(fewer_rows.contains("more SLOs are left out"));
     assert!(fewer_rows.contains("❌ fail"), "failures are kept first");
+}
+
+/// The gate step of `action.yml`, as GitHub runs it: `bash -e {0}` with
+/// the inputs in the environment.
+fn action_gate_script() -> String {
+    let action = std::fs::read_to_string(support::root().join("action.yml")).expect("action.yml");
+    let step = action
+        .split("- name: Gate the release")
+        .nth(1)
+        .expect("the gate step");
+    let script = step.split("      run: |\n").nth(1).expect("its script");
+    script
+        .lines()
+        .take_while(|line| line.is_empty() || line.starts_with("        "))
+        .map(|line| line.strip_prefix("        ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn run_action(args: &str, command: &str) -> (support::Run, String) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let outputs = directory.path().join("outputs");
+    let binary_dir = Path::new(env!("CARGO_BIN_EXE_summit-slo"))
+        .parent()
+        .expect("a directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        binary_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let result = run_command(
+        Command::new("bash")
+            .args(["-e", "-c", &action_gate_script()])
+            .current_dir(support::root())
+            .env("PATH", path)
+            .env("HOME", directory.path())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("RUNNER_TEMP", directory.path())
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env("ARGS", args)
+            .env("COMMAND", command)
+            .env("SLOS", "slos/")
+            .env("PROMETHEUS_URL", ""),
+    );
+    let written = std::fs::read_to_string(&outputs).unwrap_or_default();
+    (result, written)
+}
+
+#[test]
+fn the_action_passes_every_argument_through() {
+    // Flags over several lines, as a YAML block gives them, and a quoted
+    // pattern: every one must reach summit-slo, quotes removed.
+    let args = format!(
+        "--replay fixtures/release-warn.om\n--end {}\n--strict --select 'summit-api/*'",
+        support::WINDOW_END
+    );
+    let (strict, outputs) = run_action(&args, "");
+    assert_eq!(
+        strict.code, 1,
+        "--strict on the last line: {}",
+        strict.stderr
+    );
+    assert!(outputs.contains("verdict=fail\n"), "{outputs}");
+    assert!(outputs.contains("passed=false\n"), "{outputs}");
+    assert!(outputs.contains("failed=1\n"), "the warn blocks: {outputs}");
+    assert!(
+        strict.stdout.contains("::error file="),
+        "a blocking warn is an error annotation: {}",
+        strict.stdout
+    );
+    assert!(
+        !strict.stdout.contains("summit-redis"),
+        "the quoted --select applied: {}",
+        strict.stdout
+    );
+
+    let (unmatched, outputs) = run_action("--select 'summit-api/*", "");
+    assert_eq!(unmatched.code, 3, "{}", unmatched.stderr);
+    assert!(
+        unmatched.stdout.contains("unmatched quote"),
+        "{}",
+        unmatched.stdout
+    );
+    assert!(outputs.contains("verdict=error\n"), "{outputs}");
+}
+
+#[test]
+fn the_step_summary_shows_label_values_as_written_and_caps_groups() {
+    // A label value from the data may hold anything; it must not become
+    // Markdown or HTML in the summary. 30 groups: the worst 20 are listed.
+    let mut text = String::new();
+    let hostile = "pipe|`code` <img src=x onerror=alert(1)> **bold** [link](x)";
+    for step in 0..41 {
+        let time = 1_796_378_400 + 15 * step;
+        text.push_str(&format!(
+            "queue_depth{{queue=\"{}\"}} 5000 {time}\n",
+            hostile.replace('"', "\\\"")
+        ));
+        for index in 0..29 {
+            text.push_str(&format!("queue_depth{{queue=\"q{index:02}\"}} 3 {time}\n"));
+        }
+    }
+    text.push_str("# EOF\n");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("queues.om");
+    std::fs::write(&recording, text).expect("written");
+    let slos = support::SloFiles::new(
+        "service: workers\nslos:\n  - name: depth\n    indicator: {gauge: {metric: queue_depth}}\n    objective: \"< 100\"\n    by: [queue]\n",
+    );
+    let result = run_command(binary().args([
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--replay",
+        recording.to_str().expect("UTF-8"),
+        "--end",
+        support::WINDOW_END,
+        "--format",
+        "markdown",
+    ]));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let summary = result.stdout;
+    assert!(!summary.contains("<img"), "{summary}");
+    assert!(!summary.contains("`code`"), "{summary}");
+    assert!(
+        summary.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{summary}"
+    );
+    let group_rows = summary
+        .lines()
+        .filter(|line| line.contains("| ↳ <code>"))
+        .count();
+    assert_eq!(group_rows, 20, "{summary}");
+    assert!(
+        summary.contains("↳ 10 more groups, the worst listed above"),
+        "{summary}"
+    );
+    // Every table row keeps its five cells: no `|` escaped the cell.
+    for line in summary.lines().filter(|line| line.starts_with("| ")) {
+        let cells = line.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 6, "{line}");
+    }
+}
+
+#[test]
+fn a_run_that_cannot_start_still_tells_github() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let outputs_file = directory.path().join("outputs");
+    let result = run_command(
+        binary()
+            .args(["verify", "--no-such-flag"])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs_file),
+    );
+    assert_eq!(result.code, 3);
+    assert!(
+        result
+            .stdout
+            .starts_with("::error title=summit-slo could not run::bad arguments"),
+        "{}",
+        result.stdout
+    );
+    let values = outputs(&std::fs::read_to_string(&outputs_file).expect("outputs"));
+    assert_eq!(values["verdict"], "error");
+    assert_eq!(values["passed"], "false");
+
+    // A message with a carriage return cannot start a workflow command.
+    let prometheus = support::Prometheus::start(&["release-pass"]);
+    let result = run_command(
+        binary()
+            .args([
+                "run",
+                "--prometheus",
+                &prometheus.url,
+                "--scrape-interval",
+                "15s",
+                "--",
+                "no-such-program\r::warning title=X::injected",
+            ])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs_file),
+    );
+    assert_eq!(result.code, 3, "{}", result.stderr);
+    assert!(
+        result
+            .stdout
+            .contains("cannot start 'no-such-program%0D::warning"),
+        "{}",
+        result.stdout
+    );
+    for line in result.stdout.split(['\n', '\r']) {
+        assert!(
+            !line.starts_with("::warning"),
+            "a second command was injected: {:?}",
+            result.stdout
+        );
+    }
 }

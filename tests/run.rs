@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use support::{Prometheus, SloFiles, run};
+use support::{Prometheus, SloFiles, run, run_command};
 
 const BOUNDS: [f64; 6] = [0.01, 0.025, 0.05, 0.1, 0.25, f64::INFINITY];
 
@@ -418,63 +418,141 @@ fn a_failing_load_test_is_reported_to_junit_and_github() {
     let annotation = github
         .stdout
         .lines()
-        .find(|line| line.starts_with("::error title=load test failed::"))
+        .find(|line| line.starts_with("::error title=load test did not run as planned::"))
         .unwrap_or_else(|| panic!("no annotation for the load test: {}", github.stdout));
     assert!(
-        annotation.contains("`sh -c sleep 3; exit 7` exited with 7"),
+        annotation.contains("`sh -c 'sleep 3; exit 7'`: the load test exited with 7"),
         "{annotation}"
     );
 }
 
 #[test]
-fn sigterm_is_passed_to_the_load_test() {
-    let slos = SloFiles::new(SLOS);
+fn sigterm_is_passed_to_the_load_test_whose_run_then_does_not_count() {
+    let gate = IdleGate::new();
     let directory = tempfile::tempdir().expect("temp dir");
     let marker = directory.path().join("got-term");
+    // Like Locust, the load test ends cleanly (exit 0) when told to stop.
     let script = format!(
-        "trap 'touch {}; exit 143' TERM; for i in $(seq 1 100); do sleep 0.1; done",
+        "trap 'touch {}; exit 0' TERM; for i in $(seq 1 100); do sleep 0.1; done",
         marker.display()
     );
     let child = support::binary()
-        .args([
-            "run",
-            "--slos",
-            slos.path().to_str().expect("UTF-8"),
-            "--prometheus",
-            "http://127.0.0.1:9",
-            "--settle",
-            "0s",
-            "--scrape-interval",
-            "1s",
-            "--retries",
-            "0",
-            "--format",
-            "json",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
+        .args(gate.args(&["--format", "json"], &script))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starts");
     // Past two scrape intervals, so the window it leaves can be judged.
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(3500));
     // SAFETY: kill(2) on the child we just spawned.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
     let output = child.wait_with_output().expect("finishes");
-    assert!(marker.exists(), "the load test received SIGTERM");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(marker.exists(), "the load test received SIGTERM: {stderr}");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
-    assert_eq!(json["command"]["exit_code"], 143);
+    assert_eq!(json["command"]["exit_code"], 0);
+    assert_eq!(json["command"]["interrupted_by"], libc::SIGTERM);
+    assert_eq!(json["slos"][0]["verdict"], "pass", "the SLO itself held");
     assert_eq!(
         output.status.code(),
         Some(2),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        "an interrupted load test proves nothing: {stderr}"
     );
+    assert!(
+        stderr.contains("the load test was interrupted (SIGTERM passed on to it)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_load_test_cut_short_or_killed_is_not_waived() {
+    let short = run_scraped(&["--format", "json", "--expect", "20s"], "sleep 3");
+    assert_eq!(short.code, 2, "{}", short.stderr);
+    assert!(
+        short.stderr.contains("of the 20s expected (--expect)"),
+        "{}",
+        short.stderr
+    );
+    assert_eq!(short.json()["command"]["expected_seconds"], 20.0);
+
+    let killed = run_scraped(
+        &["--format", "json", "--allow-command-failure"],
+        "sleep 3; kill -9 $$",
+    );
+    assert_eq!(killed.code, 2, "a signal is not waived: {}", killed.stderr);
+    assert!(
+        killed.stderr.contains("the load test was ended by SIGKILL"),
+        "{}",
+        killed.stderr
+    );
+
+    let failed = run_scraped(
+        &["--format", "json", "--allow-command-failure"],
+        "sleep 3; exit 1",
+    );
+    assert_eq!(failed.code, 0, "an exit code is waived: {}", failed.stderr);
+}
+
+#[test]
+fn the_load_tests_output_and_secrets_stay_out_of_the_report() {
+    let gate = IdleGate::new();
+    let result = run_command(
+        support::binary()
+            .args(gate.args(
+                &["--format", "json"],
+                "echo \"from-the-load-test token=[$SUMMIT_SLO_PROMETHEUS_TOKEN]\"; sleep 3",
+            ))
+            .env("SUMMIT_SLO_PROMETHEUS_TOKEN", "s3cret-token"),
+    );
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let json = result.json();
+    assert_eq!(json["slos"][0]["verdict"], "pass");
+    assert!(
+        result.stderr.contains("from-the-load-test token=[]"),
+        "the output goes to stderr, without the token: {}",
+        result.stderr
+    );
+}
+
+#[test]
+fn what_the_window_is_judged_from_must_answer_before_the_load_test_starts() {
+    let slos = SloFiles::new(IDLE_SLOS);
+    let directory = tempfile::tempdir().expect("temp dir");
+    let marker = directory.path().join("ran");
+    let closed = support::free_port();
+    let scrape_closed = format!("summit-api=http://127.0.0.1:{closed}/metrics");
+    let unwritable = directory.path().join("missing/report.json");
+    let prometheus_url = format!("http://127.0.0.1:{closed}");
+    for (extra, expected) in [
+        (
+            vec!["--prometheus", prometheus_url.as_str(), "--retries", "0"],
+            "does not answer",
+        ),
+        (vec!["--scrape", scrape_closed.as_str()], "does not answer"),
+        (
+            vec![
+                "--prometheus",
+                prometheus_url.as_str(),
+                "--output",
+                unwritable.to_str().expect("UTF-8"),
+            ],
+            "cannot write",
+        ),
+    ] {
+        let mut args = vec!["run", "--slos", slos.path().to_str().expect("UTF-8")];
+        args.extend(extra.iter().copied());
+        args.extend(["--", "touch", marker.to_str().expect("UTF-8")]);
+        let result = run(&args);
+        assert_eq!(result.code, 3, "{extra:?}: {}", result.stderr);
+        assert!(
+            result.stderr.contains(expected),
+            "{extra:?}: {}",
+            result.stderr
+        );
+        assert!(!marker.exists(), "{extra:?}: the load test never started");
+    }
 }
 
 #[test]
@@ -645,6 +723,7 @@ fn ctrl_c_on_a_terminal_ends_the_load_test_once_and_the_window_is_judged() {
 
 #[test]
 fn ctrl_c_while_the_window_is_judged_stops_without_a_verdict() {
+    let prometheus = Prometheus::start(&["release-pass"]);
     let slos = SloFiles::new(SLOS);
     let directory = tempfile::tempdir().expect("temp dir");
     let report = directory.path().join("report.json");
@@ -654,7 +733,7 @@ fn ctrl_c_while_the_window_is_judged_stops_without_a_verdict() {
             "--slos",
             slos.path().to_str().expect("UTF-8"),
             "--prometheus",
-            "http://127.0.0.1:9",
+            &prometheus.url,
             "--scrape-interval",
             "1s",
             "--settle",

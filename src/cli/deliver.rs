@@ -168,32 +168,27 @@ impl Delivery {
             eprintln!("error: {message}");
         }
         let Some(files) = &self.github else { return };
-        let message = stop.message.replace('%', "%25").replace('\n', "%0A");
-        let _ = self.announce(&format!(
-            "::error title=summit-slo could not run::{message}\n"
-        ));
+        let _ = self.announce(&github::stop_annotation(&stop.message));
         if let Some(summary) = &files.summary {
             let _ = append(
                 summary,
                 &format!(
-                    "## summit-slo: COULD NOT RUN\n\n```\n{}\n```\n",
-                    stop.message
+                    "## summit-slo: COULD NOT RUN\n\n<pre>{}</pre>\n",
+                    crate::report::chart::escape(&stop.message)
                 ),
             );
         }
         if let Some(outputs) = &files.outputs {
-            let _ = append(
-                outputs,
-                &format!(
-                    "verdict=error\nexit_code={}\nfailed=0\ninconclusive=0\nreport=\n",
-                    stop.code
-                ),
-            );
+            let report = match (&self.output, self.format) {
+                (Some(path), Format::Json) => Some(path.as_path()),
+                _ => None,
+            };
+            let _ = append(outputs, &github::stop_outputs(stop.code, report));
         }
     }
 }
 
-fn append(path: &Path, text: &str) -> Result<(), String> {
+pub(super) fn append(path: &Path, text: &str) -> Result<(), String> {
     use std::io::Write as _;
     std::fs::OpenOptions::new()
         .create(true)

@@ -13,6 +13,9 @@ use tokio::process::Command;
 pub struct Terminal {
     /// SIGTTOU's disposition before summit-slo ignored it.
     previous_ttou: libc::sighandler_t,
+    /// The terminal's modes before the command ran, restored after it: a
+    /// load test that turns echo off and dies leaves the terminal usable.
+    modes: Option<libc::termios>,
 }
 
 /// Puts the command in its own process group and, when summit-slo owns
@@ -44,7 +47,18 @@ pub fn prepare(command: &mut Command) -> Option<Terminal> {
             Ok(())
         });
     }
-    previous_ttou.map(|previous_ttou| Terminal { previous_ttou })
+    previous_ttou.map(|previous_ttou| {
+        // SAFETY: tcgetattr writes a termios for the terminal on stdin into
+        // storage of the right size.
+        let modes = unsafe {
+            let mut modes = std::mem::zeroed::<libc::termios>();
+            (libc::tcgetattr(0, &mut modes) == 0).then_some(modes)
+        };
+        Terminal {
+            previous_ttou,
+            modes,
+        }
+    })
 }
 
 impl Terminal {
@@ -66,6 +80,9 @@ impl Drop for Terminal {
         // is taken back, then restored.
         unsafe {
             libc::tcsetpgrp(0, libc::getpgrp());
+            if let Some(modes) = &self.modes {
+                libc::tcsetattr(0, libc::TCSADRAIN, modes);
+            }
             libc::signal(libc::SIGTTOU, self.previous_ttou);
         }
     }

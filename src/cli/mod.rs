@@ -31,6 +31,7 @@ pub const EXIT_CANNOT_RUN: u8 = 3;
 
 /// Parses the process's arguments and runs the command.
 pub fn main() -> ExitCode {
+    forget_empty_settings();
     let cli = match <Cli as clap::Parser>::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -52,9 +53,29 @@ pub fn main() -> ExitCode {
     ExitCode::from(run(cli))
 }
 
+/// An empty SUMMIT_SLO_* variable means "not set": CI systems export
+/// unset secrets and inputs as empty strings, which would otherwise
+/// replace a default with nothing (`--prometheus ''`).
+fn forget_empty_settings() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            name.to_str()
+                .is_some_and(|name| name.starts_with("SUMMIT_SLO_"))
+                && value.is_empty()
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: called first thing in main, before any other thread
+        // exists that could read the environment.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
 /// Arguments that did not parse still name an `--output` file; it is
 /// overwritten with an error report so no earlier run's verdict survives in
-/// it.
+/// it. Inside GitHub Actions the step also gets its error annotation and
+/// outputs.
 fn replace_stale_output(error: &clap::Error) {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let mut output = None;
@@ -74,14 +95,27 @@ fn replace_stale_output(error: &clap::Error) {
             }
         }
     }
-    let Some(path) = output else { return };
     let message = format!("bad arguments: {}", error.kind());
-    let text = if json {
-        crate::report::json::render_error(&message, EXIT_CANNOT_RUN)
-    } else {
-        format!("error: {message}\n")
-    };
-    let _ = std::fs::write(path, text);
+    if let Some(path) = &output {
+        let text = if json {
+            crate::report::json::render_error(&message, EXIT_CANNOT_RUN)
+        } else {
+            format!("error: {message}\n")
+        };
+        let _ = std::fs::write(path, text);
+    }
+    // A workflow that gates on the step's outputs gets them here too.
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+        use crate::report::github;
+        let _ = write_stdout(&github::stop_annotation(&message));
+        if let Some(outputs) = std::env::var_os("GITHUB_OUTPUT").filter(|path| !path.is_empty()) {
+            let report = output.as_deref().filter(|_| json).map(std::path::Path::new);
+            let _ = deliver::append(
+                std::path::Path::new(&outputs),
+                &github::stop_outputs(EXIT_CANNOT_RUN, report),
+            );
+        }
+    }
 }
 
 /// Runs a parsed command and returns its exit code.

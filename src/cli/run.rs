@@ -11,6 +11,7 @@
 //! is reported beside the verdicts.
 
 use std::io::IsTerminal;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -20,17 +21,18 @@ use super::args::RunArgs;
 use super::deliver::judge_and_deliver;
 use super::job;
 use super::source::{
-    check_compiles, client_config, discover_scrape_intervals, optional_duration, positive_duration,
-    wait_for_settle,
+    check_compiles, check_writable, client_config, discover_scrape_intervals, optional_duration,
+    positive_duration, wait_for_settle,
 };
 use super::verify::{
     ASSUMED_SCRAPE_INTERVAL, DEFAULT_SCRAPE_INTERVAL, judge_scraped, options, runtime, targets,
 };
 use super::{Stop, load_selected};
 use crate::engine::Engine;
-use crate::engine::scrape::{ScrapeReport, Until, scrape};
+use crate::engine::scrape::{ScrapeReport, Until, probe, scrape};
 use crate::eval::{self, CommandRun, ScrapeIntervals, Verification};
 use crate::prometheus::Client;
+use crate::report::Format;
 use crate::time::{format_duration, parse_duration};
 use crate::window::Window;
 
@@ -83,11 +85,36 @@ fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
                 .map_err(Stop::new)?,
     };
     check_compiles(&slos, &provisional, &intervals, scraping).map_err(Stop::new)?;
+    // And that what the window will be judged from answers, and that the
+    // report and the recording can be written.
+    match &client {
+        Some(client) => runtime
+            .block_on(client.query("vector(1)", now))
+            .map(drop)
+            .map_err(|error| {
+                Stop::new(format!(
+                    "Prometheus at {} does not answer: {error}; the load test was not started",
+                    client.url()
+                ))
+            })?,
+        None => runtime.block_on(probe(&targets)).map_err(|error| {
+            Stop::new(format!(
+                "--scrape target {error}; start the service before the load test (it was not started)"
+            ))
+        })?,
+    }
+    check_writable(args.output.output.as_deref(), "--output")?;
+    check_writable(args.scrape.record.as_deref(), "--record")?;
 
     let interval = intervals.longest().unwrap_or(ASSUMED_SCRAPE_INTERVAL);
-    let (command, engine, report) = runtime.block_on(run_command(
-        &args.command,
+    let load_test = LoadTest {
+        argv: &args.command,
         expected,
+        stdout_to_stderr: args.output.output.is_none()
+            && !matches!(args.output.format, Format::Table | Format::Github),
+    };
+    let (command, engine, report) = runtime.block_on(run_command(
+        &load_test,
         scraping.then_some((targets.as_slice(), interval, args.scrape.max_samples)),
     ))?;
     let window = Window {
@@ -99,7 +126,8 @@ fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
         command.describe(),
         window.describe()
     );
-    check_compiles(&slos, &window, &intervals, scraping).map_err(Stop::new)?;
+    check_compiles(&slos, &window, &intervals, scraping)
+        .map_err(|error| Stop::new(format!("the load test {}; {error}", command.describe())))?;
 
     let verification = match (engine, report) {
         (Some(engine), Some(report)) => judge_scraped(
@@ -129,18 +157,41 @@ fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
 
 type Scraping<'a> = (&'a [crate::engine::scrape::Target], Duration, usize);
 
+/// The load test to run.
+struct LoadTest<'a> {
+    /// The command and its arguments.
+    argv: &'a [String],
+    /// How long it should take (`--expect`).
+    expected: Option<Duration>,
+    /// Send its stdout to stderr, where it cannot corrupt a report.
+    stdout_to_stderr: bool,
+}
+
 /// Runs the command to its end, scraping meanwhile when asked; returns how
 /// it ran and what was scraped.
 async fn run_command(
-    argv: &[String],
-    expected: Option<Duration>,
+    load_test: &LoadTest<'_>,
     scraping: Option<Scraping<'_>>,
 ) -> Result<(CommandRun, Option<Engine>, Option<ScrapeReport>), Stop> {
+    let (argv, expected) = (load_test.argv, load_test.expected);
     let (program, arguments) = argv
         .split_first()
         .ok_or_else(|| Stop::new("no command after --"))?;
     let mut command = Command::new(program);
     command.args(arguments).kill_on_drop(true);
+    // Secrets meant for summit-slo are not the load test's business.
+    for secret in ["SUMMIT_SLO_PROMETHEUS_TOKEN", "SUMMIT_SLO_GRAFANA_TOKEN"] {
+        command.env_remove(secret);
+    }
+    if load_test.stdout_to_stderr {
+        // The report is written to stdout; the load test's own output must
+        // not end up inside it.
+        let stderr = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|error| Stop::new(format!("cannot pass stderr to the load test: {error}")))?;
+        command.stdout(std::process::Stdio::from(stderr));
+    }
     let terminal = job::prepare(&mut command);
 
     let started = now_millis();
@@ -171,10 +222,10 @@ async fn run_command(
         })
     });
 
-    let status = wait_forwarding_signals(&mut child, pid, started, expected).await;
+    let waited = wait_forwarding_signals(&mut child, pid, started, expected).await;
     let ended = now_millis();
     drop(terminal);
-    let status = status?;
+    let (status, interrupted_by) = waited?;
     let _ = stop_scraping.send(true);
     let scraped = match scraper {
         Some(handle) => Some(
@@ -193,6 +244,8 @@ async fn run_command(
         started,
         ended,
         failure_allowed: false,
+        interrupted_by,
+        expected,
     };
     let (engine, report) = match scraped {
         Some((engine, report)) => (Some(engine), Some(report)),
@@ -201,18 +254,26 @@ async fn run_command(
     Ok((run, engine, report))
 }
 
-/// Waits for the child, forwarding SIGINT and SIGTERM to it and printing
-/// progress on a terminal.
+/// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to
+/// its process group and printing progress on a terminal. Returns its
+/// status and the first signal passed on, if any.
 async fn wait_forwarding_signals(
     child: &mut tokio::process::Child,
     pid: Option<i32>,
     started: Timestamp,
     expected: Option<Duration>,
-) -> Result<std::process::ExitStatus, Stop> {
+) -> Result<(std::process::ExitStatus, Option<i32>), Stop> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).map_err(Stop::new)?;
     let mut terminate = signal(SignalKind::terminate()).map_err(Stop::new)?;
-    let forward = |number: i32| {
+    let mut hangup = signal(SignalKind::hangup()).map_err(Stop::new)?;
+    let mut quit = signal(SignalKind::quit()).map_err(Stop::new)?;
+    let mut interrupted_by = None;
+    let mut forward = |number: i32, name: &str| {
+        eprintln!(
+            "summit-slo: passing {name} to the load test; its run will not count as complete"
+        );
+        interrupted_by.get_or_insert(number);
         if let Some(pid) = pid {
             job::signal_group(pid, number);
         }
@@ -223,16 +284,13 @@ async fn wait_forwarding_signals(
     loop {
         tokio::select! {
             status = child.wait() => {
-                return status.map_err(|error| Stop::new(format!("waiting for the load test failed: {error}")));
+                let status = status.map_err(|error| Stop::new(format!("waiting for the load test failed: {error}")))?;
+                return Ok((status, interrupted_by));
             }
-            _ = interrupt.recv() => {
-                eprintln!("summit-slo: passing SIGINT to the load test");
-                forward(libc::SIGINT);
-            }
-            _ = terminate.recv() => {
-                eprintln!("summit-slo: passing SIGTERM to the load test");
-                forward(libc::SIGTERM);
-            }
+            _ = interrupt.recv() => forward(libc::SIGINT, "SIGINT"),
+            _ = terminate.recv() => forward(libc::SIGTERM, "SIGTERM"),
+            _ = hangup.recv() => forward(libc::SIGHUP, "SIGHUP"),
+            _ = quit.recv() => forward(libc::SIGQUIT, "SIGQUIT"),
             _ = progress.tick(), if show_progress => {
                 let elapsed = Duration::from_secs(
                     ((now_millis().as_millisecond() - started.as_millisecond()) / 1000).max(0) as u64,

@@ -185,6 +185,19 @@ pub async fn wait_for_settle(window: Window, settle: Duration) {
     tokio::time::sleep(wait).await;
 }
 
+/// Fails when `path` (given with `flag`) cannot be written, before any
+/// work that would be lost with it. The file is created when missing and
+/// left as it is otherwise.
+pub fn check_writable(path: Option<&Path>, flag: &str) -> Result<(), Stop> {
+    let Some(path) = path else { return Ok(()) };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map(drop)
+        .map_err(|error| Stop::new(format!("{flag} {}: cannot write: {error}", path.display())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use super::args::VerifyArgs;
 use super::deliver::judge_and_deliver;
 use super::source::{
-    check_compiles, client_config, discover_scrape_intervals, optional_duration, positive_duration,
-    wait_for_settle,
+    check_compiles, check_writable, client_config, discover_scrape_intervals, optional_duration,
+    positive_duration, wait_for_settle,
 };
 use super::{Stop, load_selected};
 use crate::engine::scrape::{ScrapeReport, Target, Until, scrape};
@@ -36,6 +36,8 @@ pub fn run(args: VerifyArgs) -> u8 {
 
 fn verify(args: &VerifyArgs, trend: bool) -> Result<Verification, Stop> {
     let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
+    check_writable(args.output.output.as_deref(), "--output")?;
+    check_writable(args.embedded.scrape.record.as_deref(), "--record")?;
     if !args.embedded.scrape.targets.is_empty() {
         return verify_scraping(args, &slos, trend);
     }

@@ -34,6 +34,11 @@ impl Target {
     pub fn parse(text: &str) -> Result<Self, String> {
         let (job, address) = match text.split_once('=') {
             Some((job, address)) if !job.contains("://") && !job.contains('/') => {
+                if job.is_empty() {
+                    return Err(format!(
+                        "--scrape '{text}': the job name before '=' is empty; give JOB=URL or URL"
+                    ));
+                }
                 (Some(job.to_string()), address)
             }
             _ => (None, text),
@@ -208,6 +213,18 @@ pub async fn scrape(
     report
 }
 
+/// Fetches every target once, to find one that does not answer before a
+/// load test is started against it.
+pub async fn probe(targets: &[Target]) -> Result<(), String> {
+    let client = build_client()?;
+    for target in targets {
+        fetch(&client, target.url.clone(), Duration::from_secs(10))
+            .await
+            .map_err(|error| format!("{} does not answer: {error}", target.url))?;
+    }
+    Ok(())
+}
+
 async fn fetch(
     client: &reqwest::Client,
     url: Url,
@@ -348,8 +365,12 @@ mod tests {
             last_error: None,
         };
         assert!(report(40, 1).is_deficient());
-        assert!(report(40, 19).is_deficient());
-        assert!(!report(40, 20).is_deficient());
+        assert!(
+            report(40, 35).is_deficient(),
+            "down for an eighth of the window"
+        );
+        assert!(!report(40, 36).is_deficient(), "90% answered");
         assert!(!report(2, 2).is_deficient());
+        assert!(report(13, 7).is_deficient(), "down for the last 45%");
     }
 }

@@ -278,6 +278,8 @@ pub struct Verification {
     pub verdict: Verdict,
     /// The process exit code: 0 pass, 1 fail, 2 inconclusive, 3 spec error.
     pub exit_code: u8,
+    /// True when a warn blocks like a failure (`--strict`).
+    pub strict: bool,
     /// The load test `run` wrapped, if any.
     pub command: Option<CommandRun>,
     /// The Grafana annotation of this verification, when one was asked for.
@@ -312,9 +314,14 @@ pub struct CommandRun {
     pub started: jiff::Timestamp,
     /// When it ended.
     pub ended: jiff::Timestamp,
-    /// True when `--allow-command-failure` let a failed run be judged as
-    /// if it had succeeded.
+    /// True when `--allow-command-failure` let a non-zero exit be judged
+    /// as if it had succeeded.
     pub failure_allowed: bool,
+    /// The signal summit-slo received and passed on to the command, which
+    /// then ended early.
+    pub interrupted_by: Option<i32>,
+    /// How long the command was expected to run (`--expect`).
+    pub expected: Option<Duration>,
 }
 
 impl CommandRun {
@@ -323,22 +330,99 @@ impl CommandRun {
         self.exit_code == Some(0)
     }
 
-    /// True when it failed and that leaves the gate in doubt.
+    /// The command as a shell would take it back: arguments with spaces or
+    /// quotes are single-quoted.
+    pub fn command_line(&self) -> String {
+        self.argv
+            .iter()
+            .map(|argument| {
+                let plain = !argument.is_empty()
+                    && argument.chars().all(|character| {
+                        character.is_ascii_alphanumeric() || "-_./:=@%+,".contains(character)
+                    });
+                if plain {
+                    argument.clone()
+                } else {
+                    format!("'{}'", argument.replace('\'', r"'\''"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// How long it ran.
+    pub fn took(&self) -> Duration {
+        Duration::from_millis(
+            (self.ended.as_millisecond() - self.started.as_millisecond()).max(0) as u64,
+        )
+    }
+
+    /// Why the run leaves a passing gate in doubt, if it does: it was
+    /// interrupted, ended by a signal, ran under nine tenths of
+    /// `--expect`, or exited non-zero (unless that was allowed). Only the
+    /// last can be waived: a load test cut short measured less than it was
+    /// meant to, whatever its exit code says.
+    pub fn doubt(&self) -> Option<String> {
+        let took = crate::time::format_duration(self.took());
+        if let Some(signal) = self.interrupted_by {
+            return Some(format!(
+                "the load test was interrupted ({} passed on to it) after {took}",
+                signal_name(signal)
+            ));
+        }
+        if let (None, Some(signal)) = (self.exit_code, self.signal) {
+            return Some(format!(
+                "the load test was ended by {} after {took}",
+                signal_name(signal)
+            ));
+        }
+        if let Some(expected) = self.expected
+            && self.took() * 10 < expected * 9
+        {
+            return Some(format!(
+                "the load test ran {took} of the {} expected (--expect)",
+                crate::time::format_duration(expected)
+            ));
+        }
+        match self.exit_code {
+            Some(0) => None,
+            Some(code) if !self.failure_allowed => {
+                Some(format!("the load test exited with {code} after {took}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the run leaves a passing gate in doubt.
     pub fn doubts_the_gate(&self) -> bool {
-        !self.succeeded() && !self.failure_allowed
+        self.doubt().is_some()
     }
 
     /// "exited with 0 after 30s", "was ended by signal 15 after 2m".
     pub fn describe(&self) -> String {
-        let took = crate::time::format_duration(Duration::from_millis(
-            (self.ended.as_millisecond() - self.started.as_millisecond()).max(0) as u64,
-        ));
+        let took = crate::time::format_duration(self.took());
         match (self.exit_code, self.signal) {
             (Some(code), _) => format!("exited with {code} after {took}"),
-            (None, Some(signal)) => format!("was ended by signal {signal} after {took}"),
+            (None, Some(signal)) => format!("was ended by {} after {took}", signal_name(signal)),
             (None, None) => format!("ended after {took}"),
         }
     }
+}
+
+/// A signal's name, for messages.
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        6 => "SIGABRT",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_string()
 }
 
 impl Verification {
@@ -364,28 +448,54 @@ impl Verification {
             Verdict::Warn if strict => 1,
             Verdict::Warn | Verdict::Pass => 0,
         };
+        // With --strict a warning blocks the release: the roll-up says so.
+        let verdict = if strict && verdict == Verdict::Warn {
+            Verdict::Fail
+        } else {
+            verdict
+        };
         Self {
             window,
             outcomes,
             verdict,
             exit_code,
+            strict,
             command: None,
             annotation: None,
         }
     }
 
     /// Records the load test behind the window. A load test that did not
-    /// succeed leaves a passing verdict in doubt: unless `allow_failure`,
-    /// the run is at least inconclusive (exit 2), and a failure stays a
-    /// failure.
+    /// run as planned (see [`CommandRun::doubt`]) leaves a passing verdict
+    /// in doubt: the run is at least inconclusive (exit 2), and a failure
+    /// stays a failure. `allow_failure` waives a non-zero exit code only.
     pub fn with_command(mut self, mut command: CommandRun, allow_failure: bool) -> Self {
-        command.failure_allowed = allow_failure && !command.succeeded();
+        command.failure_allowed = allow_failure && command.exit_code.is_some_and(|code| code != 0);
         if command.doubts_the_gate() && self.exit_code == 0 {
             self.verdict = Verdict::Inconclusive;
             self.exit_code = 2;
         }
         self.command = Some(command);
         self
+    }
+
+    /// How many SLOs block the release as failures (warns too with
+    /// `--strict`) and how many are in doubt (plus one for a load test
+    /// that did not run as planned), for gates that count.
+    pub fn blocking(&self) -> (usize, usize) {
+        let failed = self.count(Verdict::Fail)
+            + if self.strict {
+                self.count(Verdict::Warn)
+            } else {
+                0
+            };
+        let doubtful = self.count(Verdict::Inconclusive)
+            + usize::from(
+                self.command
+                    .as_ref()
+                    .is_some_and(CommandRun::doubts_the_gate),
+            );
+        (failed, doubtful)
     }
 
     /// How many SLOs ended with each verdict.

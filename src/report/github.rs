@@ -7,12 +7,13 @@ use std::path::Path;
 
 use crate::eval::{SloOutcome, Verdict, Verification};
 
-/// At most this many annotations; one more line summarises the rest.
+/// At most this many SLO annotations, the line summarising the rest
+/// included: GitHub shows at most ten of each kind per step.
 pub const MAX_ANNOTATIONS: usize = 10;
 
-/// `::error` lines for failing SLOs, `::warning` for inconclusive ones,
-/// `::notice` for warnings, most severe first, each pointing at the SLO's
-/// file and line.
+/// `::error` lines for failing SLOs (and warnings under `--strict`),
+/// `::warning` for inconclusive ones, `::notice` for warnings, most severe
+/// first, each pointing at the SLO's file and line.
 pub fn annotations(verification: &Verification) -> String {
     let mut flagged: Vec<&SloOutcome> = verification
         .outcomes
@@ -22,31 +23,41 @@ pub fn annotations(verification: &Verification) -> String {
     flagged.sort_by_key(|outcome| std::cmp::Reverse(outcome.verdict));
 
     let mut text = String::new();
-    if let Some(command) = verification
-        .command
-        .as_ref()
-        .filter(|command| !command.succeeded())
-    {
-        let (level, consequence) = if command.failure_allowed {
-            ("warning", "judged anyway (--allow-command-failure)")
-        } else {
-            ("error", "passing SLOs count as inconclusive")
+    if let Some(command) = &verification.command {
+        let argv = command.command_line();
+        let line = match command.doubt() {
+            Some(doubt) => Some((
+                "error",
+                format!("`{argv}`: {doubt}; passing SLOs count as inconclusive"),
+            )),
+            None if !command.succeeded() => Some((
+                "warning",
+                format!(
+                    "`{argv}` {}; judged anyway (--allow-command-failure)",
+                    command.describe()
+                ),
+            )),
+            None => None,
         };
-        let _ = writeln!(
-            text,
-            "::{level} title={}::{}",
-            property("load test failed"),
-            data(&format!(
-                "`{}` {}; {consequence}",
-                command.argv.join(" "),
-                command.describe()
-            ))
-        );
+        if let Some((level, message)) = line {
+            let _ = writeln!(
+                text,
+                "::{level} title={}::{}",
+                property("load test did not run as planned"),
+                data(&message)
+            );
+        }
     }
-    for outcome in flagged.iter().take(MAX_ANNOTATIONS) {
+    let shown = if flagged.len() > MAX_ANNOTATIONS {
+        MAX_ANNOTATIONS - 1
+    } else {
+        flagged.len()
+    };
+    for outcome in flagged.iter().take(shown) {
         let (command, what) = match outcome.verdict {
             Verdict::Fail => ("error", "SLO failed"),
             Verdict::Inconclusive => ("warning", "SLO inconclusive"),
+            _ if verification.strict => ("error", "SLO missed its warning bound (--strict)"),
             _ => ("notice", "SLO near its objective"),
         };
         let location = &outcome.slo.location;
@@ -59,36 +70,64 @@ pub fn annotations(verification: &Verification) -> String {
             data(&outcome.message())
         );
     }
-    if flagged.len() > MAX_ANNOTATIONS {
-        let failed = flagged
-            .iter()
-            .skip(MAX_ANNOTATIONS)
-            .filter(|outcome| outcome.verdict == Verdict::Fail)
-            .count();
+    if flagged.len() > shown {
+        let rest = &flagged[shown..];
+        let count = |verdict| {
+            rest.iter()
+                .filter(|outcome| outcome.verdict == verdict)
+                .count()
+        };
+        let (failed, inconclusive, warned) = (
+            count(Verdict::Fail),
+            count(Verdict::Inconclusive),
+            count(Verdict::Warn),
+        );
         let command = if failed > 0 { "error" } else { "warning" };
         let _ = writeln!(
             text,
             "::{command} title={}::{}",
             property("summit-slo"),
             data(&format!(
-                "{} more SLOs are not passing ({failed} failed); the step summary lists them all",
-                flagged.len() - MAX_ANNOTATIONS
+                "{} more SLOs need attention ({failed} failed, {inconclusive} inconclusive, \
+                 {warned} warned); the step summary lists them all",
+                rest.len()
             ))
         );
     }
     text
 }
 
-/// The step outputs: `verdict`, `exit_code`, `failed` and `inconclusive`
-/// (counts), and `report` (the JSON report's path).
+/// The step outputs: `verdict`, `passed`, `exit_code`, `failed` and
+/// `inconclusive` (what blocks: failed SLOs, warns too under `--strict`;
+/// inconclusive SLOs, plus one for a load test that did not run as
+/// planned), and `report` (the JSON report's path).
 pub fn outputs(verification: &Verification, report: &Path) -> String {
+    let (failed, inconclusive) = verification.blocking();
     format!(
-        "verdict={}\nexit_code={}\nfailed={}\ninconclusive={}\nreport={}\n",
+        "verdict={}\npassed={}\nexit_code={}\nfailed={failed}\ninconclusive={inconclusive}\nreport={}\n",
         verification.verdict.name(),
+        verification.exit_code == 0,
         verification.exit_code,
-        verification.count(Verdict::Fail),
-        verification.count(Verdict::Inconclusive),
         report.display()
+    )
+}
+
+/// The outputs and the annotation of a run that stopped before a verdict.
+pub fn stop_outputs(code: u8, report: Option<&Path>) -> String {
+    format!(
+        "verdict=error\npassed=false\nexit_code={code}\nfailed=0\ninconclusive=0\nreport={}\n",
+        report
+            .map(|path| path.display().to_string())
+            .unwrap_or_default()
+    )
+}
+
+/// The annotation of a run that stopped before a verdict.
+pub fn stop_annotation(message: &str) -> String {
+    format!(
+        "::error title={}::{}\n",
+        property("summit-slo could not run"),
+        data(message)
     )
 }
 

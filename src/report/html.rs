@@ -52,7 +52,7 @@ pub fn render(verification: &Verification) -> String {
         let _ = write!(
             html,
             "<p class=\"meta\">Load test <code>{}</code> {}.</p>",
-            escape(&command.argv.join(" ")),
+            escape(&command.command_line()),
             escape(&command.describe())
         );
     }

@@ -123,8 +123,7 @@ fn suite(
     if outcome.groups.is_empty() {
         case(
             xml,
-            &slo.service,
-            &slo.name,
+            (&slo.service, &slo.name, 0.0),
             outcome.verdict,
             outcome.reason.map(|reason| reason.name()),
             &outcome.message(),
@@ -147,16 +146,17 @@ fn suite(
 /// leaves the gate in doubt is an error, as it makes the run exit 2.
 fn command_suite(xml: &mut String, command: &CommandRun, timestamp: &str) {
     let errors = usize::from(command.doubts_the_gate());
+    let seconds = command.took().as_secs_f64();
     let _ = writeln!(
         xml,
-        "  <testsuite name=\"load test\" package=\"summit-slo\" id=\"0\" tests=\"1\" failures=\"0\" errors=\"{errors}\" skipped=\"0\" time=\"{:.3}\" timestamp=\"{timestamp}\" hostname=\"summit-slo\">",
-        (command.ended.as_millisecond() - command.started.as_millisecond()).max(0) as f64 / 1000.0
+        "  <testsuite name=\"load test\" package=\"summit-slo\" id=\"0\" tests=\"1\" failures=\"0\" errors=\"{errors}\" skipped=\"0\" time=\"{}\" timestamp=\"{timestamp}\" hostname=\"summit-slo\">",
+        crate::time::trim_float(seconds, 3)
     );
     xml.push_str("    <properties>\n");
     let code = command.exit_code.map(|code| code.to_string());
     let signal = command.signal.map(|signal| signal.to_string());
     for (name, value) in [
-        ("command", Some(command.argv.join(" "))),
+        ("command", Some(command.command_line())),
         ("exit_code", code),
         ("signal", signal),
         ("started", Some(format_instant(command.started))),
@@ -172,7 +172,9 @@ fn command_suite(xml: &mut String, command: &CommandRun, timestamp: &str) {
         }
     }
     xml.push_str("    </properties>\n");
-    let message = format!("the load test {}", command.describe());
+    let message = command
+        .doubt()
+        .unwrap_or_else(|| format!("the load test {}", command.describe()));
     let verdict = if command.doubts_the_gate() {
         Verdict::Inconclusive
     } else {
@@ -180,8 +182,7 @@ fn command_suite(xml: &mut String, command: &CommandRun, timestamp: &str) {
     };
     case(
         xml,
-        "summit-slo",
-        "load test",
+        ("summit-slo", "load test", seconds),
         verdict,
         Some("command_failed"),
         &message,
@@ -205,27 +206,28 @@ fn group_case(xml: &mut String, outcome: &SloOutcome, group: &GroupOutcome) {
     let message = format!("{name}: {detail}");
     case(
         xml,
-        &outcome.slo.service,
-        &name,
+        (&outcome.slo.service, &name, 0.0),
         verdict,
         reason.map(|reason| reason.name()),
         &message,
     );
 }
 
+/// One test case: `seconds` is its time (0 for an SLO, which takes no
+/// time of its own).
 fn case(
     xml: &mut String,
-    class: &str,
-    name: &str,
+    (class, name, seconds): (&str, &str, f64),
     verdict: Verdict,
     reason: Option<&str>,
     message: &str,
 ) {
     let _ = write!(
         xml,
-        "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"",
         escape(class),
-        escape(name)
+        escape(name),
+        crate::time::trim_float(seconds, 3)
     );
     match verdict {
         Verdict::Fail => {

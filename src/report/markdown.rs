@@ -43,9 +43,37 @@ fn mark(verdict: Verdict) -> &'static str {
     }
 }
 
+/// Text for a table cell, shown as written: Markdown and HTML in it (a
+/// label value from the data may hold anything) are escaped, and a line
+/// break or `|` cannot end the row or the cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '`' => escaped.push_str("&#96;"),
+            '|' => escaped.push_str("\\|"),
+            '\\' | '*' | '_' | '[' | ']' | '~' | '#' | '!' => {
+                escaped.push('\\');
+                escaped.push(character);
+            }
+            '\n' | '\r' => escaped.push(' '),
+            _ => escaped.push(character),
+        }
+    }
+    escaped
 }
+
+/// Text for a table cell in a code font, shown as written. GitHub parses
+/// Markdown between HTML tags, so the text is escaped as in [`cell`].
+fn code_cell(text: &str) -> String {
+    format!("<code>{}</code>", cell(text))
+}
+
+/// Groups listed per SLO; the rest are counted in one row.
+const GROUP_ROWS: usize = 20;
 
 fn render_with(verification: &Verification, charts: bool, rows: usize) -> String {
     let mut text = String::new();
@@ -66,7 +94,7 @@ fn render_with(verification: &Verification, charts: bool, rows: usize) -> String
         let _ = writeln!(
             text,
             "Load test `{}` {}.\n",
-            cell(&command.argv.join(" ")),
+            cell(&command.command_line()),
             command.describe()
         );
     }
@@ -79,27 +107,36 @@ fn render_with(verification: &Verification, charts: bool, rows: usize) -> String
         let unit = outcome.slo.indicator.unit();
         let _ = writeln!(
             text,
-            "| {} | `{}` | {} | `{}` | {} |",
+            "| {} | {} | {} | {} | {} |",
             mark(outcome.verdict),
-            outcome.slo.id(),
+            code_cell(&outcome.slo.id()),
             outcome
                 .value
                 .map(|value| unit.format(value))
                 .unwrap_or_else(|| "—".into()),
-            cell(&outcome.slo.objective.text),
+            code_cell(&outcome.slo.objective.text),
             cell(&outcome.detail)
         );
-        for group in &outcome.groups {
+        let mut groups: Vec<_> = outcome.groups.iter().collect();
+        groups.sort_by_key(|group| std::cmp::Reverse(group.verdict));
+        for group in groups.iter().take(GROUP_ROWS) {
             let _ = writeln!(
                 text,
-                "| {} | ↳ `{}` | {} | | {} |",
+                "| {} | ↳ {} | {} | | {} |",
                 mark(group.verdict),
-                cell(&format_labels(&group.labels)),
+                code_cell(&format_labels(&group.labels)),
                 group
                     .value
                     .map(|value| unit.format(value))
                     .unwrap_or_else(|| "—".into()),
                 cell(&group.detail)
+            );
+        }
+        if groups.len() > GROUP_ROWS {
+            let _ = writeln!(
+                text,
+                "| | ↳ {} more groups, the worst listed above; the JSON report has them all | | | |",
+                groups.len() - GROUP_ROWS
             );
         }
     }
@@ -121,16 +158,20 @@ fn render_with(verification: &Verification, charts: bool, rows: usize) -> String
             let Some(data) = chart::data(outcome, span) else {
                 continue;
             };
-            let title = format!("{} ({})", outcome.slo.name, data.unit);
+            let title = if data.unit.is_empty() {
+                outcome.slo.name.clone()
+            } else {
+                format!("{} ({})", outcome.slo.name, data.unit)
+            };
             let Some(mermaid) = chart::mermaid(&data, &title) else {
                 continue;
             };
             let _ = writeln!(
                 text,
                 "\n<details><summary>{} — {} against {}</summary>\n\n{mermaid}\nThe second line is the objective.\n</details>",
-                outcome.slo.id(),
+                cell(&outcome.slo.id()),
                 outcome.verdict.name(),
-                outcome.slo.objective.text
+                cell(&outcome.slo.objective.text)
             );
         }
     } else if verification

@@ -76,8 +76,14 @@ fn value_text(outcome: &SloOutcome) -> String {
 /// `verdict: FAIL (1 fail, 5 pass) over 2026-12-04T10:00:00Z..10:10:00Z; exit 1`
 pub fn summary(verification: &Verification) -> String {
     let command = match &verification.command {
-        Some(command) if !command.succeeded() => format!("; the load test {}", command.describe()),
-        _ => String::new(),
+        Some(command) => match command.doubt() {
+            Some(doubt) => format!("; {doubt}"),
+            None if !command.succeeded() => {
+                format!("; the load test {} (allowed)", command.describe())
+            }
+            None => String::new(),
+        },
+        None => String::new(),
     };
     format!(
         "verdict: {} ({}) over {}{command}; exit {}",
