@@ -499,7 +499,7 @@ fn c21_partial_response_is_inconclusive_by_default() {
     let server = Proxy::start(
         None,
         vec![Rule {
-            marker: String::new(),
+            marker: "errors".to_string(),
             fault: Fault::Status(200, PARTIAL.to_string()),
             times: None,
         }],
@@ -777,7 +777,7 @@ fn c21_informational_notes_are_shown_not_fatal() {
     let server = Proxy::start(
         None,
         vec![Rule {
-            marker: String::new(),
+            marker: "errors".to_string(),
             fault: Fault::Status(200, WITH_INFO.to_string()),
             times: None,
         }],
@@ -989,6 +989,63 @@ fn every_counter_indicator_counts_series_born_in_the_window() {
         let latency = run.slo("latency");
         assert_eq!(latency["verdict"], "fail", "500 slow of 4,500: {latency}");
         assert_eq!(latency["events"], 4_500.0, "{latency}");
+    }
+}
+
+/// A service that stops answering mid-test also stops reporting its
+/// errors: the data that remains looks clean. An SLO that could read a
+/// target that was up for under 90% of the window does not pass; SLOs of
+/// other jobs are not affected.
+#[test]
+fn a_target_down_for_part_of_the_window_leaves_its_slos_inconclusive() {
+    let mut text = String::new();
+    for step in 0..80 {
+        let time = 1_796_377_805 + 15 * step;
+        // Replica b stops answering 55% into the window (10:05:30).
+        let b_up = time < 1_796_378_730;
+        text.push_str(&format!("up{{job=\"api\",instance=\"a:80\"}} 1 {time}\n"));
+        text.push_str(&format!(
+            "up{{job=\"api\",instance=\"b:80\"}} {} {time}\n",
+            u8::from(b_up)
+        ));
+        text.push_str(&format!("up{{job=\"other\",instance=\"c:80\"}} 1 {time}\n"));
+        for (job, instance) in [("api", "a:80"), ("other", "c:80")] {
+            text.push_str(&format!(
+                "req_total{{job=\"{job}\",instance=\"{instance}\",code=\"200\"}} {} {time}\n",
+                100 * step
+            ));
+        }
+        if b_up {
+            text.push_str(&format!(
+                "req_total{{job=\"api\",instance=\"b:80\",code=\"200\"}} {} {time}\n",
+                100 * step
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("down.om");
+    std::fs::write(&recording, text).expect("written");
+    let slos = SloFiles::new(
+        "service: api\nslos:\n  - name: api-errors\n    indicator: {ratio: {errors: 'req_total{code=~\"5..\"}', total: req_total, selector: '{job=\"api\"}'}}\n    objective: \"< 1%\"\n  - name: other-errors\n    indicator: {ratio: {errors: 'req_total{code=~\"5..\"}', total: req_total, selector: '{job=\"other\"}'}}\n    objective: \"< 1%\"\n",
+    );
+    let prometheus = Prometheus::start_with_file(&recording);
+    let served = verify_json(&prometheus.url, slos.path(), &[]);
+    let replayed = verify_json(
+        "http://127.0.0.1:9",
+        slos.path(),
+        &["--replay", recording.to_str().expect("UTF-8")],
+    );
+    for run in [&served, &replayed] {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let api = run.slo("api-errors");
+        assert_eq!(api["verdict"], "inconclusive", "{api}");
+        assert_eq!(api["reason"], "too_few_scrapes");
+        assert!(
+            message(&api).contains("target b:80 (job api) was up for 55% of the window"),
+            "{api}"
+        );
+        assert_eq!(run.slo("other-errors")["verdict"], "pass");
     }
 }
 

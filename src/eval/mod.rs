@@ -13,6 +13,7 @@ mod outcome;
 mod scrapes;
 mod series;
 mod source;
+mod targets;
 
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -131,6 +132,7 @@ pub async fn verify(
         outcomes.push(outcome);
     }
 
+    targets::mark_down_targets(&mut outcomes, source, &options.window).await;
     let verification = Verification::new(options.window, outcomes, options.strict);
     tracing::info!(
         window = %options.window.describe(),
