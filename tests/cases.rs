@@ -14,6 +14,20 @@ fn checkout_ratio(name: &str, errors: &str, total: &str, extra: &str) -> String 
     )
 }
 
+/// `verify --format json` of `slos` on `recording`, first served by a real
+/// Prometheus, then replayed by the embedded engine: both must agree.
+fn served_and_replayed(recording: &std::path::Path, slos: &std::path::Path) -> [support::Run; 2] {
+    let prometheus = Prometheus::start_with_file(recording);
+    [
+        verify_json(&prometheus.url, slos, &[]),
+        verify_json(
+            "http://127.0.0.1:9",
+            slos,
+            &["--replay", recording.to_str().expect("UTF-8")],
+        ),
+    ]
+}
+
 fn message(slo: &serde_json::Value) -> String {
     slo["message"].as_str().unwrap_or_default().to_string()
 }
@@ -902,14 +916,7 @@ fn counter_born_in_window_counts_from_zero() {
     let slos = SloFiles::new(
         "service: workers\nslos:\n  - name: dead-letters\n    indicator: {increase: {counter: dead_letters_total}}\n    objective: \"== 0\"\n  - name: early\n    indicator: {increase: {counter: early_total}}\n    objective: \"== 0\"\n",
     );
-    let prometheus = Prometheus::start_with_file(&recording);
-    let served = verify_json(&prometheus.url, slos.path(), &[]);
-    let replayed = verify_json(
-        "http://127.0.0.1:9",
-        slos.path(),
-        &["--replay", recording.to_str().expect("UTF-8")],
-    );
-    for run in [&served, &replayed] {
+    for run in &served_and_replayed(&recording, slos.path()) {
         assert_eq!(run.code, 1, "{}", run.stderr);
         let dead = run.slo("dead-letters");
         assert_eq!(dead["verdict"], "fail", "three new dead letters: {dead}");
@@ -960,14 +967,7 @@ fn every_counter_indicator_counts_series_born_in_the_window() {
     let slos = SloFiles::new(
         "service: api\nslos:\n  - name: errors\n    indicator: {ratio: {errors: 'req_total{code=\"500\"}', total: req_total}}\n    objective: \"< 1%\"\n  - name: error-rate\n    indicator: {rate: {counter: req_total, selector: '{code=\"500\"}'}}\n    objective: \"< 0.1/s\"\n  - name: latency\n    indicator: {latency: {histogram: lat_seconds, quantile: 0.95}}\n    objective: \"< 300ms\"\n",
     );
-    let prometheus = Prometheus::start_with_file(&recording);
-    let served = verify_json(&prometheus.url, slos.path(), &[]);
-    let replayed = verify_json(
-        "http://127.0.0.1:9",
-        slos.path(),
-        &["--replay", recording.to_str().expect("UTF-8")],
-    );
-    for run in [&served, &replayed] {
+    for run in &served_and_replayed(&recording, slos.path()) {
         assert_eq!(run.code, 1, "{}", run.stderr);
         let errors = run.slo("errors");
         assert_eq!(errors["verdict"], "fail", "{errors}");
@@ -1029,14 +1029,7 @@ fn a_target_down_for_part_of_the_window_leaves_its_slos_inconclusive() {
     let slos = SloFiles::new(
         "service: api\nslos:\n  - name: api-errors\n    indicator: {ratio: {errors: 'req_total{code=~\"5..\"}', total: req_total, selector: '{job=\"api\"}'}}\n    objective: \"< 1%\"\n  - name: other-errors\n    indicator: {ratio: {errors: 'req_total{code=~\"5..\"}', total: req_total, selector: '{job=\"other\"}'}}\n    objective: \"< 1%\"\n",
     );
-    let prometheus = Prometheus::start_with_file(&recording);
-    let served = verify_json(&prometheus.url, slos.path(), &[]);
-    let replayed = verify_json(
-        "http://127.0.0.1:9",
-        slos.path(),
-        &["--replay", recording.to_str().expect("UTF-8")],
-    );
-    for run in [&served, &replayed] {
+    for run in &served_and_replayed(&recording, slos.path()) {
         assert_eq!(run.code, 2, "{}", run.stderr);
         let api = run.slo("api-errors");
         assert_eq!(api["verdict"], "inconclusive", "{api}");
@@ -1074,15 +1067,7 @@ fn events_are_counted_even_without_a_count_series() {
     let slos = SloFiles::new(
         "service: checkout\nslos:\n  - name: latency\n    indicator: {latency: {histogram: lat_seconds, quantile: 0.95}}\n    objective: \"< 300ms\"\n    min_events: 1000\n",
     );
-    let prometheus = Prometheus::start_with_file(&recording);
-    for run in [
-        verify_json(&prometheus.url, slos.path(), &[]),
-        verify_json(
-            "http://127.0.0.1:9",
-            slos.path(),
-            &["--replay", recording.to_str().expect("UTF-8")],
-        ),
-    ] {
+    for run in served_and_replayed(&recording, slos.path()) {
         assert_eq!(run.code, 2, "{}", run.stderr);
         let slo = run.slo("latency");
         assert_eq!(slo["reason"], "too_few_events", "{slo}");
