@@ -594,3 +594,35 @@ fn compiled_query_answered_with_a_scalar_is_a_query_error() {
         "{slo}"
     );
 }
+
+#[test]
+fn a_replay_window_the_recording_does_not_cover_is_refused() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("short.om");
+    let mut text = String::new();
+    for second in 0..5 {
+        text.push_str(&format!("demo_queue_depth 3 {}\n", 1_796_378_995 + second));
+    }
+    text.push_str("# EOF\n");
+    std::fs::write(&recording, text).expect("written");
+    let slos = support::SloFiles::new(
+        "service: demo\nslos:\n  - name: depth\n    indicator: {gauge: {metric: demo_queue_depth}}\n    objective: \"< 10\"\n",
+    );
+    let path = recording.to_str().expect("UTF-8");
+    let slos_path = slos.path().to_str().expect("UTF-8");
+    // Ten minutes (the default window) on a four-second recording.
+    let refused = run(&["verify", "--slos", slos_path, "--replay", path]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is not covered by")
+            && refused
+                .stderr
+                .contains("(4s); pass --start/--end or a --window inside it"),
+        "{}",
+        refused.stderr
+    );
+    let inside = run(&[
+        "verify", "--slos", slos_path, "--replay", path, "--window", "4s",
+    ]);
+    assert_eq!(inside.code, 0, "{}", inside.stderr);
+}

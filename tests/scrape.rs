@@ -273,6 +273,30 @@ fn scrape_refuses_fixed_windows_and_replays() {
         "{}",
         record_alone.stderr
     );
+    for (target, interval, expected) in [
+        (
+            "http://127.0.0.1:9/metrics",
+            "10ms",
+            "too short for --scrape",
+        ),
+        (
+            "=http://127.0.0.1:9/metrics",
+            "1s",
+            "the job name before '=' is empty",
+        ),
+    ] {
+        let refused = run(&[
+            "verify",
+            "--scrape",
+            target,
+            "--scrape-interval",
+            interval,
+            "--window",
+            "2s",
+        ]);
+        assert_eq!(refused.code, 3, "{}", refused.stderr);
+        assert!(refused.stderr.contains(expected), "{}", refused.stderr);
+    }
 }
 
 /// Scrapes `targets` for a few seconds and judges `SLOS` as JSON.

@@ -25,7 +25,8 @@ use super::source::{
     positive_duration, wait_for_settle,
 };
 use super::verify::{
-    ASSUMED_SCRAPE_INTERVAL, DEFAULT_SCRAPE_INTERVAL, judge_scraped, options, runtime, targets,
+    ASSUMED_SCRAPE_INTERVAL, DEFAULT_SCRAPE_INTERVAL, check_scrape_interval, judge_scraped,
+    options, runtime, targets,
 };
 use super::{Stop, load_selected};
 use crate::engine::Engine;
@@ -72,6 +73,9 @@ fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
     } else {
         Some(Client::new(client_config(&args.prometheus).map_err(Stop::new)?).map_err(Stop::new)?)
     };
+    if scraping {
+        check_scrape_interval(scrape_interval.unwrap_or(DEFAULT_SCRAPE_INTERVAL))?;
+    }
     let intervals = match (scrape_interval, &client) {
         (Some(interval), _) => ScrapeIntervals::Fixed(interval),
         (None, None) => ScrapeIntervals::Fixed(DEFAULT_SCRAPE_INTERVAL),

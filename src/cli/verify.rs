@@ -36,15 +36,16 @@ pub fn run(args: VerifyArgs) -> u8 {
 
 fn verify(args: &VerifyArgs, trend: bool) -> Result<Verification, Stop> {
     let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
-    check_writable(args.output.output.as_deref(), "--output")?;
-    check_writable(args.embedded.scrape.record.as_deref(), "--record")?;
-    if !args.embedded.scrape.targets.is_empty() {
-        return verify_scraping(args, &slos, trend);
-    }
-    if args.embedded.scrape.record.is_some() {
+    let scraping = !args.embedded.scrape.targets.is_empty();
+    if args.embedded.scrape.record.is_some() && !scraping {
         return Err(Stop::new(
             "--record saves what --scrape collects; add --scrape",
         ));
+    }
+    check_writable(args.output.output.as_deref(), "--output")?;
+    check_writable(args.embedded.scrape.record.as_deref(), "--record")?;
+    if scraping {
+        return verify_scraping(args, &slos, trend);
     }
     match &args.embedded.replay {
         Some(path) => verify_replay(args, &slos, path, trend),
@@ -127,7 +128,7 @@ fn verify_replay(
         None => ScrapeIntervals::Unknown,
     };
     check_compiles(slos, &window, &intervals, true).map_err(Stop::new)?;
-    warn_outside(&engine, &window, path);
+    check_covered(&engine, &window, path, intervals.longest())?;
     let source = eval::Source::Embedded(Arc::new(engine));
     let options = options(&args.gate, window, intervals, trend);
     runtime()?.block_on(async {
@@ -135,6 +136,21 @@ fn verify_replay(
             .await
             .map_err(Stop::new)
     })
+}
+
+/// The shortest interval `--scrape` polls at: the targets are the
+/// services under test, and a tighter loop would load them itself.
+pub const MIN_SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Refuses a `--scrape` interval under [`MIN_SCRAPE_INTERVAL`].
+pub fn check_scrape_interval(interval: Duration) -> Result<(), Stop> {
+    if interval < MIN_SCRAPE_INTERVAL {
+        return Err(Stop::new(format!(
+            "--scrape-interval {} is too short for --scrape, which polls the services under test; use at least 1s",
+            format_duration(interval)
+        )));
+    }
+    Ok(())
 }
 
 /// Reads `--scrape` targets, refusing a list that cannot work.
@@ -170,6 +186,7 @@ fn verify_scraping(args: &VerifyArgs, slos: &[Slo], trend: bool) -> Result<Verif
     }
     let interval = positive_duration(&args.window.scrape_interval, "--scrape-interval")?
         .unwrap_or(DEFAULT_SCRAPE_INTERVAL);
+    check_scrape_interval(interval)?;
     let start = crate::time::now();
     let end = start
         .checked_add(jiff::SignedDuration::try_from(length).map_err(Stop::new)?)
@@ -275,24 +292,37 @@ pub fn judge_scraped(
 
 /// Says so when the window misses the recording: every SLO would be
 /// "no data", which is right but puzzling without this line.
-fn warn_outside(engine: &Engine, window: &Window, path: &Path) {
+/// Refuses a window the recording does not cover: judging ten minutes on
+/// a four-second recording would pass on data that was never recorded.
+/// The edges may miss by one and a half scrape intervals (a minute when the
+/// interval is unknown), as samples rarely fall on the window's edges.
+fn check_covered(
+    engine: &Engine,
+    window: &Window,
+    path: &Path,
+    interval: Option<Duration>,
+) -> Result<(), Stop> {
     let Some((first, last)) = engine.span() else {
-        return;
+        return Err(Stop::new(format!("{} holds no samples", path.display())));
     };
+    let slack = interval.map_or(60_000, |interval| interval.as_millis() as i64 * 3 / 2);
     let (start, end) = (window.start.as_millisecond(), window.end.as_millisecond());
-    if end < first || start > last {
-        let instant = |millis: i64| {
-            jiff::Timestamp::from_millisecond(millis)
-                .map(format_instant)
-                .unwrap_or_default()
-        };
-        eprintln!(
-            "warning: the window {} lies outside {} (samples from {} to {}); pass --start/--end \
-             inside it",
-            window.describe(),
-            path.display(),
-            instant(first),
-            instant(last)
-        );
+    if start >= first - slack && end <= last + slack {
+        return Ok(());
     }
+    let instant = |millis: i64| {
+        jiff::Timestamp::from_millisecond(millis)
+            .map(format_instant)
+            .unwrap_or_default()
+    };
+    let span = Duration::from_millis((last - first).max(0) as u64);
+    Err(Stop::new(format!(
+        "the window {} is not covered by {}, which holds samples from {} to {} ({}); pass \
+         --start/--end or a --window inside it",
+        window.describe(),
+        path.display(),
+        instant(first),
+        instant(last),
+        format_duration(span)
+    )))
 }

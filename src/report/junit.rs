@@ -27,8 +27,9 @@ pub fn render(verification: &Verification) -> String {
         .map(|outcome| outcome.groups.len().max(1))
         .sum::<usize>()
         + usize::from(verification.command.is_some());
-    // JUnit's timestamp has no zone; the window's end in UTC.
-    let timestamp = format_instant(verification.window.end)
+    // When the suites' "test" began: the window's start, in UTC (JUnit's
+    // timestamp has no zone).
+    let timestamp = format_instant(verification.window.start)
         .trim_end_matches('Z')
         .to_string();
 
