@@ -234,22 +234,10 @@ pub fn mermaid(data: &ChartData, title: &str) -> Option<String> {
     if points.len() < 2 {
         return None;
     }
-    let labels: Vec<String> = points
-        .iter()
-        .map(|(time, _)| {
-            let stamp = jiff::Timestamp::from_millisecond((time * 1000.0) as i64)
-                .map(format_instant)
-                .unwrap_or_default();
-            format!(
-                "\"{}\"",
-                stamp
-                    .split('T')
-                    .nth(1)
-                    .unwrap_or(&stamp)
-                    .trim_end_matches('Z')
-            )
-        })
-        .collect();
+    // A numeric axis in minutes from the window's start: one label per
+    // point would crowd sixty timestamps under the chart.
+    let minutes = |time: f64| significant((time - data.span.0) / 60.0);
+    let (first, last) = (points[0].0, points[points.len() - 1].0);
     let values: Vec<String> = points
         .iter()
         .map(|(_, value)| significant(*value))
@@ -257,9 +245,20 @@ pub fn mermaid(data: &ChartData, title: &str) -> Option<String> {
     let objective: Vec<String> = points.iter().map(|_| significant(data.objective)).collect();
     let mut text = String::new();
     let _ = writeln!(text, "```mermaid");
+    // The value in blue and the objective in red, as in the HTML report;
+    // the default palette draws the first line too faint to read.
+    let _ = writeln!(
+        text,
+        "%%{{init: {{\"themeVariables\": {{\"xyChart\": {{\"plotColorPalette\": \"#2563eb, #dc2626\"}}}}}}}}%%"
+    );
     let _ = writeln!(text, "xychart-beta");
     let _ = writeln!(text, "  title \"{}\"", title.replace('"', "'"));
-    let _ = writeln!(text, "  x-axis [{}]", labels.join(", "));
+    let _ = writeln!(
+        text,
+        "  x-axis \"minutes into the window\" {} --> {}",
+        minutes(first),
+        minutes(last)
+    );
     let _ = writeln!(
         text,
         "  y-axis \"{}\"",

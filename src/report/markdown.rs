@@ -168,7 +168,7 @@ fn render_with(verification: &Verification, charts: bool, rows: usize) -> String
             };
             let _ = writeln!(
                 text,
-                "\n<details><summary>{} — {} against {}</summary>\n\n{mermaid}\nThe second line is the objective.\n</details>",
+                "\n<details><summary>{} — {} against {}</summary>\n\n{mermaid}\nBlue: the value over a sliding fifth of the window; red: the objective.\n</details>",
                 cell(&outcome.slo.id()),
                 outcome.verdict.name(),
                 cell(&outcome.slo.objective.text)
