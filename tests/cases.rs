@@ -1042,6 +1042,34 @@ fn a_target_down_for_part_of_the_window_leaves_its_slos_inconclusive() {
     }
 }
 
+/// A gauge's infinite sample is a reading, not a division by zero: +Inf
+/// against an upper bound fails; -Inf, which would meet it, is not
+/// believed.
+#[test]
+fn an_infinite_gauge_reading_fails_or_is_not_believed() {
+    let mut text = String::new();
+    for step in 0..41 {
+        let time = 1_796_378_400 + 15 * step;
+        text.push_str(&format!("backlog{{queue=\"up\"}} +Inf {time}\n"));
+        text.push_str(&format!("backlog{{queue=\"down\"}} -Inf {time}\n"));
+    }
+    text.push_str("# EOF\n");
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("infinite.om");
+    std::fs::write(&recording, text).expect("written");
+    let slos = SloFiles::new(
+        "service: q\nslos:\n  - name: up\n    indicator: {gauge: {metric: backlog, selector: '{queue=\"up\"}'}}\n    objective: \"< 1000\"\n  - name: down\n    indicator: {gauge: {metric: backlog, selector: '{queue=\"down\"}'}}\n    objective: \"< 1000\"\n",
+    );
+    for run in &served_and_replayed(&recording, slos.path()) {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert_eq!(run.slo("up")["verdict"], "fail", "{}", run.slo("up"));
+        assert_eq!(run.slo("up")["value_text"], "+Inf");
+        let down = run.slo("down");
+        assert_eq!(down["verdict"], "inconclusive", "{down}");
+        assert_eq!(down["reason"], "invalid_data");
+    }
+}
+
 /// min_events cannot be waived by an uncountable event count: a histogram
 /// whose _count series is dropped is counted from its +Inf bucket.
 #[test]

@@ -526,7 +526,19 @@ fn judge_group(slo: &Slo, sample: &Sample, evidence: &Evidence<'_>) -> GroupOutc
         apply_no_data_policy(slo, &mut group.verdict, &mut group.detail);
         return group;
     }
-    if value.is_infinite() {
+    // A gauge's infinite sample is a measurement, not a division: one
+    // that misses the objective fails like any other value; one that would
+    // meet it cannot be believed.
+    let gauge = matches!(slo.indicator, Indicator::Gauge(_));
+    if value.is_infinite() && gauge && slo.objective.holds(value) != Some(false) {
+        group.reason = Some(Reason::InvalidData);
+        group.detail = format!(
+            "value is {}, which no real gauge reading is",
+            unit.format(value)
+        );
+        return group;
+    }
+    if value.is_infinite() && !gauge {
         group.reason = Some(Reason::DivisionByZero);
         group.detail = format!(
             "value is {}: division by zero (a non-zero numerator over a zero denominator; \
