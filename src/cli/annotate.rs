@@ -6,19 +6,14 @@
 //! after the verdict and never changes it: a failure is a warning, or exit
 //! 3 with `--require-annotation`.
 
-use std::fmt::Write as _;
-
 use url::Url;
 
-use super::args::{AnnotateArgs, GrafanaArgs};
-use super::source::read_token;
+use super::args::{AnnotateArgs, AnnotationArgs, GrafanaArgs};
+use super::source::secret;
 use super::{EXIT_CANNOT_RUN, Stop};
 use crate::eval::{AnnotationRecord, Verification};
 use crate::grafana::{Annotation, Grafana, GrafanaConfig};
 use crate::time::{parse_duration, parse_instant};
-
-/// At most this many SLOs are listed in an annotation's text.
-const MAX_LINES: usize = 30;
 
 /// Writes annotations to one Grafana.
 pub struct Annotator {
@@ -28,38 +23,57 @@ pub struct Annotator {
     required: bool,
 }
 
+/// A Grafana client from the connection flags; none without `--grafana-url`.
+pub fn grafana_client(args: &GrafanaArgs) -> Result<Option<Grafana>, Stop> {
+    let Some(url) = args.grafana_url.as_deref().filter(|url| !url.is_empty()) else {
+        return Ok(None);
+    };
+    let url = Url::parse(url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+        .ok_or_else(|| {
+            Stop::new(
+                "--grafana-url is not an http or https URL; expected e.g. https://grafana.example.com",
+            )
+        })?;
+    let mut config = GrafanaConfig::new(url);
+    config.token = secret(
+        "SUMMIT_SLO_GRAFANA_TOKEN",
+        args.grafana_token_file.as_deref(),
+        "Grafana token",
+    )
+    .map_err(Stop::new)?;
+    if config.token.is_some() && !config.url.username().is_empty() {
+        return Err(Stop::new(
+            "--grafana-url has user:password and a Grafana token is set; give one",
+        ));
+    }
+    config.org = args.grafana_org;
+    config.dashboard_uid = args.grafana_dashboard.clone().filter(|uid| !uid.is_empty());
+    config.panel_id = args.grafana_panel;
+    config.timeout = positive(&args.grafana_timeout, "--grafana-timeout")?;
+    config.deadline = positive(&args.grafana_deadline, "--grafana-deadline")?;
+    Grafana::new(config).map(Some).map_err(Stop::new)
+}
+
 impl Annotator {
     /// From the flags: none without `--grafana-url`.
-    pub fn from_args(args: &GrafanaArgs) -> Result<Option<Self>, Stop> {
-        let Some(url) = args.grafana_url.as_deref().filter(|url| !url.is_empty()) else {
-            if args.require_annotation {
+    pub fn from_args(
+        connection: &GrafanaArgs,
+        tagging: &AnnotationArgs,
+    ) -> Result<Option<Self>, Stop> {
+        let Some(grafana) = grafana_client(connection)? else {
+            if tagging.require_annotation {
                 return Err(Stop::new(
                     "--require-annotation needs --grafana-url (or SUMMIT_SLO_GRAFANA_URL)",
                 ));
             }
             return Ok(None);
         };
-        let url = Url::parse(url)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
-            .ok_or_else(|| {
-                Stop::new(
-                    "--grafana-url is not an http or https URL; expected e.g. https://grafana.example.com",
-                )
-            })?;
-        let mut config = GrafanaConfig::new(url);
-        config.token = token(args).map_err(Stop::new)?;
-        if config.token.is_some() && !config.url.username().is_empty() {
-            return Err(Stop::new(
-                "--grafana-url has user:password and a Grafana token is set; give one",
-            ));
-        }
-        config.org = args.grafana_org;
-        config.dashboard_uid = args.grafana_dashboard.clone().filter(|uid| !uid.is_empty());
-        config.panel_id = args.grafana_panel;
-        config.timeout = positive(&args.grafana_timeout, "--grafana-timeout")?;
-        config.deadline = positive(&args.grafana_deadline, "--grafana-deadline")?;
-        for (flag, value) in [("--run-id", &args.run_id), ("--release", &args.release)] {
+        for (flag, value) in [
+            ("--run-id", &tagging.run_id),
+            ("--release", &tagging.release),
+        ] {
             if value
                 .as_deref()
                 .is_some_and(|value| value.trim().is_empty() || value.chars().any(char::is_control))
@@ -70,10 +84,10 @@ impl Annotator {
             }
         }
         Ok(Some(Self {
-            grafana: Grafana::new(config).map_err(Stop::new)?,
-            run_id: args.run_id.clone(),
-            release: args.release.clone(),
-            required: args.require_annotation,
+            grafana,
+            run_id: tagging.run_id.clone(),
+            release: tagging.release.clone(),
+            required: tagging.require_annotation,
         }))
     }
 
@@ -88,28 +102,8 @@ impl Annotator {
             .collect();
         slo_ids.sort();
         let run_id = self.run_id(&slo_ids.join("\n"));
-        let mut services: Vec<&str> = verification
-            .outcomes
-            .iter()
-            .map(|outcome| outcome.slo.service.as_str())
-            .collect();
-        services.sort_unstable();
-        services.dedup();
-        let mut tags = vec!["summit-slo".to_string()];
-        tags.extend(services.iter().map(|service| format!("service:{service}")));
-        tags.push(format!("verdict:{}", verification.verdict.name()));
-        tags.extend(
-            self.release
-                .iter()
-                .map(|release| format!("release:{release}")),
-        );
-        tags.push(format!("run:{run_id}"));
-        let annotation = Annotation {
-            time: verification.window.start.as_millisecond(),
-            time_end: Some(verification.window.end.as_millisecond()),
-            tags,
-            text: text(verification, self.release.as_deref()),
-        };
+        let annotation =
+            crate::grafana::verification_annotation(verification, self.release.as_deref(), &run_id);
         let record = self.write(&annotation, &run_id);
         if record.error.is_some() && self.required {
             verification.exit_code = EXIT_CANNOT_RUN;
@@ -196,7 +190,7 @@ fn annotate(args: &AnnotateArgs) -> Result<AnnotationRecord, Stop> {
             "--text is empty; Grafana refuses annotations without text",
         ));
     }
-    let annotator = Annotator::from_args(&args.grafana)?
+    let annotator = Annotator::from_args(&args.grafana, &args.annotation)?
         .ok_or_else(|| Stop::new("annotate needs --grafana-url (or SUMMIT_SLO_GRAFANA_URL)"))?;
     let now = crate::time::now();
     let instant = |text: &Option<String>, flag: &str| {
@@ -232,34 +226,6 @@ fn annotate(args: &AnnotateArgs) -> Result<AnnotationRecord, Stop> {
     Ok(annotator.write(&annotation, &run_id))
 }
 
-/// The token from SUMMIT_SLO_GRAFANA_TOKEN or --grafana-token-file.
-fn token(args: &GrafanaArgs) -> Result<Option<String>, String> {
-    let environment = std::env::var("SUMMIT_SLO_GRAFANA_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty());
-    let token = match (&args.grafana_token_file, environment) {
-        (Some(_), Some(_)) => {
-            return Err(
-                "both SUMMIT_SLO_GRAFANA_TOKEN and a Grafana token file are set; give one"
-                    .to_string(),
-            );
-        }
-        (Some(path), None) => Some(read_token(path)?),
-        (None, token) => token,
-    };
-    if token
-        .as_deref()
-        .is_some_and(|token| token.chars().any(char::is_control) || !token.is_ascii())
-    {
-        return Err(
-            "the Grafana token has characters an HTTP header cannot carry (a line break, or \
-             non-ASCII text)"
-                .to_string(),
-        );
-    }
-    Ok(token)
-}
-
 fn positive(text: &str, flag: &str) -> Result<std::time::Duration, Stop> {
     match parse_duration(text) {
         Ok(duration) if duration.is_zero() => {
@@ -291,43 +257,6 @@ fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-/// The annotation's text: the roll-up, then a line per SLO, worst first.
-fn text(verification: &Verification, release: Option<&str>) -> String {
-    let mut text = format!(
-        "summit-slo: {} ({}), exit {}",
-        verification.verdict.name().to_uppercase(),
-        crate::report::verdict_counts(verification),
-        verification.exit_code
-    );
-    if let Some(release) = release {
-        let _ = write!(text, ", release {release}");
-    }
-    let mut outcomes: Vec<_> = verification.outcomes.iter().collect();
-    outcomes.sort_by_key(|outcome| std::cmp::Reverse(outcome.verdict));
-    for outcome in outcomes.iter().take(MAX_LINES) {
-        let unit = outcome.slo.indicator.unit();
-        let value = match (outcome.value, outcome.reason) {
-            (Some(value), _) => unit.format(value),
-            (None, Some(reason)) => reason.name().to_string(),
-            (None, None) => "no value".to_string(),
-        };
-        let _ = write!(
-            text,
-            "\n{} {}: {value} (objective {})",
-            outcome.verdict.name(),
-            outcome.slo.id(),
-            outcome.slo.objective.text
-        );
-    }
-    if outcomes.len() > MAX_LINES {
-        let _ = write!(text, "\n… {} more", outcomes.len() - MAX_LINES);
-    }
-    if let Some(command) = &verification.command {
-        let _ = write!(text, "\nload test {}", command.describe());
-    }
-    text
 }
 
 #[cfg(test)]

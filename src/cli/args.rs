@@ -104,7 +104,29 @@ pub enum Command {
     /// Post a Grafana annotation: a deploy marker at a moment, or a region.
     #[command(after_help = ANNOTATE_EXAMPLES)]
     Annotate(Box<AnnotateArgs>),
+    /// Receive Alertmanager's webhooks and keep the release gate: closed
+    /// while a matching alert fires.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(Box<ServeArgs>),
+    /// Ask a `serve` receiver whether the release gate is open: exit 0
+    /// open, 1 closed, 2 when the receiver cannot say.
+    #[command(after_help = GATE_EXAMPLES)]
+    Gate(GateCommandArgs),
 }
+
+const SERVE_EXAMPLES: &str = "Examples:
+  # Keep the gate on this machine; Alertmanager posts to http://127.0.0.1:9465/webhook/alertmanager:
+  summit-slo serve --state-dir /var/lib/summit-slo
+
+  # In a cluster: listening beyond loopback needs SUMMIT_SLO_WEBHOOK_TOKEN.
+  SUMMIT_SLO_WEBHOOK_TOKEN=$(cat /run/secrets/webhook-token) \\
+    summit-slo serve --listen 0.0.0.0:9465 --state-dir /data \\
+      --gate-matcher 'severity=~\"critical|page\"' --gate-matcher '{team=\"checkout\"}' \\
+      --grafana-url http://grafana:3000 --verify-on-alert";
+
+const GATE_EXAMPLES: &str = "Examples:
+  # In a pipeline, before a release starts:
+  summit-slo gate --receiver http://summit-slo.monitoring:9465 || exit 1";
 
 const ANNOTATE_EXAMPLES: &str = "Examples:
   # A deploy marker now, on the organisation's annotations:
@@ -354,7 +376,12 @@ pub struct GrafanaArgs {
         hide_env_values = true
     )]
     pub grafana_deadline: String,
+}
 
+/// How a verification's annotation is tagged and whether it must be written.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Grafana")]
+pub struct AnnotationArgs {
     /// The release being gated, tagged `release:VERSION` on the annotation.
     #[arg(
         long,
@@ -435,6 +462,8 @@ pub struct VerifyArgs {
     pub gate: GateArgs,
     #[command(flatten)]
     pub grafana: GrafanaArgs,
+    #[command(flatten)]
+    pub annotation: AnnotationArgs,
 }
 
 /// When the load test runs and how its window is judged.
@@ -491,6 +520,8 @@ pub struct RunArgs {
     pub gate: GateArgs,
     #[command(flatten)]
     pub grafana: GrafanaArgs,
+    #[command(flatten)]
+    pub annotation: AnnotationArgs,
 
     /// The load test to run, after `--`; its output passes through.
     #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -609,4 +640,100 @@ pub struct AnnotateArgs {
 
     #[command(flatten)]
     pub grafana: GrafanaArgs,
+    #[command(flatten)]
+    pub annotation: AnnotationArgs,
+}
+
+/// `summit-slo serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Where to listen. Beyond loopback, SUMMIT_SLO_WEBHOOK_TOKEN (or
+    /// --webhook-token-file) must be set.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9465",
+        env = "SUMMIT_SLO_LISTEN",
+        hide_env_values = true
+    )]
+    pub listen: String,
+
+    /// Where the journal and snapshot of received alerts live; survives
+    /// restarts and crashes. One receiver per directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "SUMMIT_SLO_STATE_DIR",
+        hide_env_values = true
+    )]
+    pub state_dir: PathBuf,
+
+    /// Close the gate while a firing alert matches these Alertmanager
+    /// matchers (repeatable: any one closes it).
+    #[arg(
+        long,
+        value_name = "MATCHERS",
+        default_value = r#"severity=~"critical|page""#
+    )]
+    pub gate_matcher: Vec<String>,
+
+    /// A file holding the bearer token webhooks must carry.
+    ///
+    /// Or set SUMMIT_SLO_WEBHOOK_TOKEN. Without one the receiver accepts
+    /// any webhook, so it refuses to listen beyond loopback.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_WEBHOOK_TOKEN_FILE",
+        hide_env_values = true
+    )]
+    pub webhook_token_file: Option<PathBuf>,
+
+    /// The largest webhook body accepted (bytes, or with KiB/MiB); larger
+    /// ones get 413.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB")]
+    pub max_body: String,
+
+    /// How long resolved alerts are kept in the state for the record.
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub retention: String,
+
+    /// When a firing alert has an `slo` label naming a loaded SLO
+    /// (service/name), verify that SLO over --window ending now and
+    /// annotate the result.
+    #[arg(long)]
+    pub verify_on_alert: bool,
+
+    /// The window --verify-on-alert judges.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub window: String,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
+    #[command(flatten)]
+    pub grafana: GrafanaArgs,
+}
+
+/// `summit-slo gate`.
+#[derive(Debug, Clone, Args)]
+pub struct GateCommandArgs {
+    /// The receiver's base URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://127.0.0.1:9465",
+        env = "SUMMIT_SLO_RECEIVER_URL",
+        hide_env_values = true
+    )]
+    pub receiver: String,
+
+    /// Time allowed for the answer.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
+
+    /// `table` for people, `json` for the receiver's whole answer.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
 }

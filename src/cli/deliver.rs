@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::annotate::Annotator;
-use super::args::{GrafanaArgs, OutputArgs};
+use super::args::{AnnotationArgs, GrafanaArgs, OutputArgs};
 use super::{Stop, fail, write_stdout};
 use crate::eval::Verification;
 use crate::report::{self, Format, github, markdown};
@@ -16,11 +16,11 @@ use crate::report::{self, Format, github, markdown};
 /// verification is annotated and delivered. Returns the exit code.
 pub fn judge_and_deliver(
     output: &OutputArgs,
-    grafana: &GrafanaArgs,
+    (grafana, annotation): (&GrafanaArgs, &AnnotationArgs),
     judge: impl FnOnce(bool) -> Result<Verification, Stop>,
 ) -> u8 {
     let delivery = Delivery::new(output);
-    let judged = Annotator::from_args(grafana)
+    let judged = Annotator::from_args(grafana, annotation)
         .and_then(|annotator| Ok((annotator, judge(delivery.wants_charts())?)));
     match judged {
         Ok((annotator, mut verification)) => {

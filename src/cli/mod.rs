@@ -11,6 +11,7 @@ mod deliver;
 mod job;
 mod run;
 mod select;
+mod serve;
 mod source;
 mod verify;
 
@@ -126,6 +127,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Compile(args) => compile::run_compile(args),
         Command::Validate(args) => compile::run_validate(args),
         Command::Annotate(args) => annotate::run_annotate(*args),
+        Command::Serve(args) => serve::run_serve(*args),
+        Command::Gate(args) => serve::run_gate(args),
     }
 }
 

@@ -42,7 +42,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 /// Runs `run` and returns the exit code.
 pub fn run(args: RunArgs) -> u8 {
-    judge_and_deliver(&args.output, &args.grafana, |trend| {
+    judge_and_deliver(&args.output, (&args.grafana, &args.annotation), |trend| {
         run_and_verify(&args, trend)
     })
 }

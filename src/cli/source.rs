@@ -54,33 +54,45 @@ pub fn client_config(args: &PrometheusArgs) -> Result<ClientConfig, String> {
     config.deadline = Some(positive(&args.deadline, "--deadline")?);
     config.retries = args.retries;
     config.concurrency = usize::from(args.concurrency);
-    let environment = std::env::var("SUMMIT_SLO_PROMETHEUS_TOKEN")
+    config.bearer_token = secret(
+        "SUMMIT_SLO_PROMETHEUS_TOKEN",
+        args.prometheus_token_file.as_deref(),
+        "bearer token",
+    )?;
+    if config.bearer_token.is_some() && !config.url.username().is_empty() {
+        return Err("the URL has user:password and a bearer token is set; give one".to_string());
+    }
+    Ok(config)
+}
+
+/// A token from the environment variable `variable` or from `file`, never
+/// both, checked to fit in an HTTP header; `what` names it in messages.
+pub(super) fn secret(
+    variable: &str,
+    file: Option<&Path>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    let environment = std::env::var(variable)
         .ok()
         .filter(|token| !token.is_empty());
-    config.bearer_token = match (&args.prometheus_token_file, environment) {
+    let token = match (file, environment) {
         (Some(_), Some(_)) => {
-            return Err(
-                "both SUMMIT_SLO_PROMETHEUS_TOKEN and a token file are set; give one".to_string(),
-            );
+            return Err(format!(
+                "both {variable} and a {what} file are set; give one"
+            ));
         }
         (Some(path), None) => Some(read_token(path)?),
         (None, token) => token,
     };
-    if let Some(token) = &config.bearer_token {
-        if !config.url.username().is_empty() {
-            return Err(
-                "the URL has user:password and a bearer token is set; give one".to_string(),
-            );
-        }
-        if token.chars().any(char::is_control) || !token.is_ascii() {
-            return Err(
-                "the bearer token has characters an HTTP header cannot carry (a line break, \
-                 or non-ASCII text)"
-                    .to_string(),
-            );
-        }
+    if token
+        .as_deref()
+        .is_some_and(|token| token.chars().any(char::is_control) || !token.is_ascii())
+    {
+        return Err(format!(
+            "the {what} has characters an HTTP header cannot carry (a line break, or non-ASCII text)"
+        ));
     }
-    Ok(config)
+    Ok(token)
 }
 
 pub(super) fn read_token(path: &Path) -> Result<String, String> {

@@ -31,7 +31,9 @@ pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Runs `verify` and returns the exit code.
 pub fn run(args: VerifyArgs) -> u8 {
-    judge_and_deliver(&args.output, &args.grafana, |trend| verify(&args, trend))
+    judge_and_deliver(&args.output, (&args.grafana, &args.annotation), |trend| {
+        verify(&args, trend)
+    })
 }
 
 fn verify(args: &VerifyArgs, trend: bool) -> Result<Verification, Stop> {

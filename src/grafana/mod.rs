@@ -546,6 +546,72 @@ fn error_message(body: &[u8]) -> String {
     }
 }
 
+/// At most this many SLOs are listed in an annotation's text.
+const MAX_LINES: usize = 30;
+
+/// The region annotation of a verification: over its window, tagged
+/// `summit-slo`, `service:` for every service judged, `verdict:`,
+/// `release:` when given and `run:<run_id>`, with the roll-up and a line
+/// per SLO (worst first) as its text.
+pub fn verification_annotation(
+    verification: &crate::eval::Verification,
+    release: Option<&str>,
+    run_id: &str,
+) -> Annotation {
+    use std::fmt::Write as _;
+    let mut services: Vec<&str> = verification
+        .outcomes
+        .iter()
+        .map(|outcome| outcome.slo.service.as_str())
+        .collect();
+    services.sort_unstable();
+    services.dedup();
+    let mut tags = vec!["summit-slo".to_string()];
+    tags.extend(services.iter().map(|service| format!("service:{service}")));
+    tags.push(format!("verdict:{}", verification.verdict.name()));
+    tags.extend(release.iter().map(|release| format!("release:{release}")));
+    tags.push(format!("run:{run_id}"));
+
+    let mut text = format!(
+        "summit-slo: {} ({}), exit {}",
+        verification.verdict.name().to_uppercase(),
+        crate::report::verdict_counts(verification),
+        verification.exit_code
+    );
+    if let Some(release) = release {
+        let _ = write!(text, ", release {release}");
+    }
+    let mut outcomes: Vec<_> = verification.outcomes.iter().collect();
+    outcomes.sort_by_key(|outcome| std::cmp::Reverse(outcome.verdict));
+    for outcome in outcomes.iter().take(MAX_LINES) {
+        let unit = outcome.slo.indicator.unit();
+        let value = match (outcome.value, outcome.reason) {
+            (Some(value), _) => unit.format(value),
+            (None, Some(reason)) => reason.name().to_string(),
+            (None, None) => "no value".to_string(),
+        };
+        let _ = write!(
+            text,
+            "\n{} {}: {value} (objective {})",
+            outcome.verdict.name(),
+            outcome.slo.id(),
+            outcome.slo.objective.text
+        );
+    }
+    if outcomes.len() > MAX_LINES {
+        let _ = write!(text, "\n… {} more", outcomes.len() - MAX_LINES);
+    }
+    if let Some(command) = &verification.command {
+        let _ = write!(text, "\nload test {}", command.describe());
+    }
+    Annotation {
+        time: verification.window.start.as_millisecond(),
+        time_end: Some(verification.window.end.as_millisecond()),
+        tags,
+        text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

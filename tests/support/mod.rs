@@ -92,14 +92,20 @@ impl Prometheus {
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{address}']\n"
             ));
         }
-        Self::start_configured(&[], &config)
+        Self::start_configured(&[], &config, &[])
+    }
+
+    /// Starts a Prometheus with `config` and `rules.yml` holding `rules`,
+    /// sending alerts at once (a 1s resend delay).
+    pub fn start_alerting(config: &str, rules: &str) -> Self {
+        Self::start_configured(&[], config, &[("rules.yml", rules)])
     }
 
     fn start_with(recordings: &[PathBuf]) -> Self {
-        Self::start_configured(recordings, "global:\n  scrape_interval: 15s\n")
+        Self::start_configured(recordings, "global:\n  scrape_interval: 15s\n", &[])
     }
 
-    fn start_configured(recordings: &[PathBuf], config_text: &str) -> Self {
+    fn start_configured(recordings: &[PathBuf], config_text: &str, files: &[(&str, &str)]) -> Self {
         require("prometheus");
         require("promtool");
         let directory = tempfile::tempdir().expect("temp dirs can be created");
@@ -120,6 +126,9 @@ impl Prometheus {
         }
         let config = directory.path().join("prometheus.yml");
         std::fs::write(&config, config_text).expect("config is written");
+        for (name, text) in files {
+            std::fs::write(directory.path().join(name), text).expect("file is written");
+        }
 
         let port = free_port();
         let log = std::fs::File::create(directory.path().join("prometheus.log"))
@@ -129,6 +138,7 @@ impl Prometheus {
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=100y")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--rules.alert.resend-delay=1s")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -284,8 +294,14 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    Ok(split_response(&response))
+}
+
+/// The status and body of a whole HTTP/1.0 response.
+fn split_response(response: &[u8]) -> (u16, String) {
+    let response = String::from_utf8_lossy(response);
     let status = response
         .split_whitespace()
         .nth(1)
@@ -295,7 +311,33 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_string())
         .unwrap_or_default();
-    Ok((status, body))
+    (status, body)
+}
+
+/// POSTs `body` to `path` on loopback with extra header lines (HTTP/1.0,
+/// so the answer ends with the connection); returns status and body.
+pub fn http_post(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    // A server may answer (413) before reading a large body and close.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    Ok(split_response(&response))
 }
 
 /// The built `summit-slo` binary.
@@ -440,4 +482,81 @@ pub fn assert_valid_junit(path: &Path) {
         path.display(),
         String::from_utf8_lossy(&validation.stderr)
     );
+}
+
+/// A running Alertmanager (Debian's `prometheus-alertmanager`) whose one
+/// receiver posts every notification to `webhook`, with `token` as bearer;
+/// stopped on drop.
+pub struct Alertmanager {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41236`.
+    pub url: String,
+    /// `host:port`, for Prometheus' `alerting` section.
+    pub address: String,
+    _directory: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    /// Starts it with one-second grouping, so notifications follow alerts
+    /// within seconds, and clustering off.
+    pub fn start(webhook: &str, token: &str) -> Self {
+        require("prometheus-alertmanager");
+        let directory = tempfile::tempdir().expect("temp dirs can be created");
+        let config = directory.path().join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route:\n  receiver: summit-slo\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: summit-slo\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n        http_config:\n          authorization:\n            credentials: {token}\n"
+            ),
+        )
+        .expect("config is written");
+        let port = free_port();
+        let log = std::fs::File::create(directory.path().join("alertmanager.log"))
+            .expect("log file is created");
+        let child = Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                directory.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("alertmanager starts");
+        let mut alertmanager = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            address: format!("127.0.0.1:{port}"),
+            _directory: directory,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = alertmanager.child.try_wait() {
+                panic!("alertmanager exited early with {status}");
+            }
+            if let Ok((200, _)) = http_get(port, "/-/ready") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "alertmanager did not become ready within 30s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        alertmanager
+    }
+
+    /// Its log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._directory.path().join("alertmanager.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
