@@ -510,8 +510,11 @@ const PARTIAL: &str = r#"{"status":"success","warnings":["partial response: stor
 /// --allow-partial, which uses the value and labels the verdict.
 #[test]
 fn c21_partial_response_is_inconclusive_by_default() {
+    // The SLO's query gets the canned answer; the rest (the targets' `up`)
+    // goes to a real Prometheus.
+    let prometheus = Prometheus::start(&["release-pass"]);
     let server = Proxy::start(
-        None,
+        Some(prometheus.port()),
         vec![Rule {
             marker: "errors".to_string(),
             fault: Fault::Status(200, PARTIAL.to_string()),
@@ -788,8 +791,11 @@ const WITH_INFO: &str = r#"{"status":"success","infos":["PromQL info: metric mig
 /// C21: informational notes (Prometheus 3 `infos`) are shown, never fatal.
 #[test]
 fn c21_informational_notes_are_shown_not_fatal() {
+    // The SLO's query gets the canned answer; the rest (the targets' `up`)
+    // goes to a real Prometheus.
+    let prometheus = Prometheus::start(&["release-pass"]);
     let server = Proxy::start(
-        None,
+        Some(prometheus.port()),
         vec![Rule {
             marker: "errors".to_string(),
             fault: Fault::Status(200, WITH_INFO.to_string()),
@@ -1042,6 +1048,45 @@ fn a_target_down_for_part_of_the_window_leaves_its_slos_inconclusive() {
     }
 }
 
+/// When `up` cannot be read, nothing says the targets were up: a failed
+/// (or garbled) answer to that query leaves passing SLOs inconclusive.
+#[test]
+fn a_failed_up_query_is_not_a_pass() {
+    let prometheus = Prometheus::start(&["release-pass"]);
+    let slos = SloFiles::new(&checkout_ratio(
+        "checkout-availability",
+        r#"graphql_requests_total{job="summit-api", status="error"}"#,
+        r#"graphql_requests_total{job="summit-api"}"#,
+        "",
+    ));
+    let direct = verify_json(&prometheus.url, slos.path(), &[]);
+    assert_eq!(direct.code, 0, "{}", direct.stderr);
+    for fault in [
+        Fault::Status(
+            503,
+            r#"{"status":"error","errorType":"unavailable","error":"overloaded"}"#.to_string(),
+        ),
+        Fault::Status(200, "<html>proxy login</html>".to_string()),
+    ] {
+        let proxy = Proxy::start(
+            Some(prometheus.port()),
+            vec![Rule {
+                marker: "avg_over_time(up[".to_string(),
+                fault,
+                times: None,
+            }],
+        );
+        let run = verify_json(&proxy.url, slos.path(), &["--retries", "0"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let slo = run.slo("checkout-availability");
+        assert_eq!(slo["reason"], "query_error", "{slo}");
+        assert!(
+            message(&slo).contains("cannot tell whether its targets were up"),
+            "{slo}"
+        );
+    }
+}
+
 /// A gauge's infinite sample is a reading, not a division by zero: +Inf
 /// against an upper bound fails; -Inf, which would meet it, is not
 /// believed.
@@ -1114,10 +1159,22 @@ fn misspelt_error_selectors_are_not_zero_errors() {
         )
     };
     let slos = SloFiles::new(&format!(
-        "service: summit-api\nslos:\n{}{}{}{}",
+        "service: summit-api\nslos:\n{}{}{}{}{}{}{}",
         spec(
             "value",
             r#"graphql_requests_total{job="summit-api", status="eror"}"#
+        ),
+        spec(
+            "regex-label",
+            r#"graphql_requests_total{job="summit-api", stauts=~"err.*"}"#
+        ),
+        spec(
+            "regex-value",
+            r#"graphql_requests_total{job="summit-api", status=~"timeout|eror"}"#
+        ),
+        spec(
+            "regex-pattern",
+            r#"graphql_requests_total{job="summit-api", status=~"fail.*"}"#
         ),
         spec("metric", r#"graphql_request_total{job="summit-api"}"#),
         spec(
@@ -1139,7 +1196,24 @@ fn misspelt_error_selectors_are_not_zero_errors() {
         ),
     ] {
         assert_eq!(run.code, 2, "{}", run.stderr);
-        assert!(message(&run.slo("value")).contains(r#"did you mean status="error"?"#));
+        assert!(
+            message(&run.slo("value")).contains(r#""eror" looks like a misspelling of "error""#),
+            "{}",
+            run.slo("value")
+        );
+        assert!(
+            message(&run.slo("regex-label")).contains("has a 'stauts' label"),
+            "{}",
+            run.slo("regex-label")
+        );
+        assert!(
+            message(&run.slo("regex-value"))
+                .contains(r#""eror" looks like a misspelling of "error""#),
+            "{}",
+            run.slo("regex-value")
+        );
+        // A pattern cannot be told from a value that never occurred.
+        assert_eq!(run.slo("regex-pattern")["verdict"], "pass");
         assert!(message(&run.slo("metric")).contains("no series named graphql_request_total"));
         assert!(message(&run.slo("label")).contains("has a 'stauts' label"));
         let never = run.slo("never");

@@ -48,9 +48,9 @@ pub struct Presence {
     pub separate_metric: bool,
     /// True when any series of that metric has samples in the window.
     pub metric_exists: bool,
-    /// Each equality matcher of the numerator (not shared with the total):
-    /// label, wanted value, values seen in the window.
-    pub labels: Vec<(String, String, Vec<String>)>,
+    /// Each matcher of the numerator not shared with the total, with the
+    /// values its label took in the window.
+    pub labels: Vec<(crate::spec::selector::Matcher, Vec<String>)>,
 }
 
 /// What judgement needs besides the answers.
@@ -211,28 +211,44 @@ fn apply_presence(presence: &Presence, outcome: &mut SloOutcome) {
             presence.metric
         ));
     }
-    for (label, wanted, seen) in &presence.labels {
+    for (matcher, seen) in &presence.labels {
         if !presence.metric_exists {
             continue;
         }
+        let label = &matcher.name;
+        let shown = matcher.to_string();
+        // A matcher that holds for a missing label (!=, !~, or a regex that
+        // matches "") cannot point at a misspelt label name.
         if seen.is_empty() {
-            problems.push(format!(
-                "no series of {} has a '{label}' label",
-                presence.metric
-            ));
+            if !matcher.matches("") {
+                problems.push(format!(
+                    "no series of {} has a '{label}' label ({shown})",
+                    presence.metric
+                ));
+            }
+            continue;
+        }
+        if seen.iter().any(|value| matcher.matches(value)) {
             continue;
         }
         let candidates: Vec<&str> = seen.iter().map(String::as_str).collect();
-        match crate::spec::diagnostic::did_you_mean(wanted, &candidates) {
-            Some(close) if close != wanted => problems.push(format!(
-                "no series has {label}=\"{wanted}\"; did you mean {label}=\"{close}\"?"
-            )),
-            _ => outcome.notices.push(format!(
-                "no series of {} had {label}=\"{wanted}\" in the window, counted as 0 (values \
-                 seen: {})",
+        let wanted = literal_alternatives(matcher);
+        let close: Vec<(&str, &str)> = wanted
+            .iter()
+            .filter_map(|wanted| {
+                likely_meant(wanted, &candidates).map(|close| (wanted.as_str(), close))
+            })
+            .collect();
+        if let Some((typed, meant)) = close.first() {
+            problems.push(format!(
+                "no series has {shown}; \"{typed}\" looks like a misspelling of \"{meant}\""
+            ));
+        } else {
+            outcome.notices.push(format!(
+                "no series of {} had {shown} in the window, counted as 0 (values seen: {})",
                 presence.metric,
                 seen.join(", ")
-            )),
+            ));
         }
     }
     let already_unknown = outcome.verdict == Verdict::Inconclusive
@@ -248,6 +264,55 @@ fn apply_presence(presence: &Presence, outcome: &mut SloOutcome) {
         "the errors side of the ratio matched nothing and would read as 0: {}",
         problems.join("; ")
     );
+}
+
+/// The literal values a matcher asks for: its value for `=`, each
+/// alternative of a regex made only of literals joined by `|`, nothing
+/// for other regexes (`5..` cannot be misspelt in a way one can tell).
+fn literal_alternatives(matcher: &crate::spec::selector::Matcher) -> Vec<String> {
+    use crate::spec::selector::MatchKind;
+    match matcher.kind {
+        MatchKind::Equal => vec![matcher.value.clone()],
+        MatchKind::Regex => {
+            let literal = |text: &str| {
+                !text.is_empty()
+                    && text
+                        .chars()
+                        .all(|character| character.is_alphanumeric() || "_-:/ ".contains(character))
+            };
+            let alternatives: Vec<String> = matcher.value.split('|').map(str::to_string).collect();
+            if alternatives.iter().all(|alternative| literal(alternative)) {
+                alternatives
+            } else {
+                Vec::new()
+            }
+        }
+        MatchKind::NotEqual | MatchKind::NotRegex => Vec::new(),
+    }
+}
+
+/// An existing value `wanted` was probably meant to be: one edit away (or a
+/// third of its length), or the same once letters that look like digits
+/// are read as digits (`5OO`, `2l0`).
+fn likely_meant<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let digits = |text: &str| -> String {
+        text.chars()
+            .map(|character| match character {
+                'O' | 'o' => '0',
+                'l' | 'I' | 'i' => '1',
+                'S' | 's' => '5',
+                other => other,
+            })
+            .collect()
+    };
+    candidates
+        .iter()
+        .find(|candidate| **candidate != wanted && digits(candidate) == digits(wanted))
+        .copied()
+        .or_else(|| {
+            crate::spec::diagnostic::did_you_mean(wanted, candidates)
+                .filter(|close| *close != wanted)
+        })
 }
 
 /// An instant answer is for the window's end; a server (or proxy) that
@@ -1002,5 +1067,12 @@ mod tests {
             Verdict::Inconclusive,
             "a timeout is never excused by no_data"
         );
+    }
+
+    #[test]
+    fn letters_read_as_digits_are_misspellings() {
+        assert_eq!(super::likely_meant("5OO", &["200", "500"]), Some("500"));
+        assert_eq!(super::likely_meant("52O", &["520"]), Some("520"));
+        assert_eq!(super::likely_meant("404", &["200", "500"]), None);
     }
 }

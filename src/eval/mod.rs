@@ -255,15 +255,14 @@ async fn numerator_presence(
         .is_empty();
     let mut labels = Vec::new();
     for matcher in &ratio.numerator.matchers {
-        let shared = ratio.total.matchers.contains(matcher);
-        if shared || matcher.kind != crate::spec::selector::MatchKind::Equal {
+        if ratio.total.matchers.contains(matcher) {
             continue;
         }
         let seen = source
             .label_values(&matcher.name, &bare, window.start, window.end)
             .await
             .ok()?;
-        labels.push((matcher.name.clone(), matcher.value.clone(), seen));
+        labels.push((matcher.clone(), seen));
     }
     Some(Presence {
         metric,

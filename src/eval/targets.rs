@@ -18,6 +18,21 @@ use crate::window::Window;
 /// The share of its scrapes a target must have answered.
 const REQUIRED_UP: f64 = 0.9;
 
+/// When `up` cannot be read, nothing says the targets were up: passing
+/// SLOs become inconclusive (`query_error`), as for any failed query.
+fn unknown(outcomes: &mut [SloOutcome], problem: &str) {
+    for outcome in outcomes {
+        if matches!(outcome.verdict, Verdict::Pass | Verdict::Warn) {
+            outcome.verdict = Verdict::Inconclusive;
+            outcome.reason = Some(Reason::QueryError);
+            outcome.detail = format!(
+                "cannot tell whether its targets were up during the window (avg_over_time(up[…]) failed: {problem}); {}",
+                outcome.detail
+            );
+        }
+    }
+}
+
 /// Makes every passing (or warning) SLO that could read a target that was
 /// up for less than 90% of the window inconclusive, with reason
 /// `too_few_scrapes`. Without `up` series (a recording or a remote-write
@@ -34,16 +49,23 @@ pub async fn mark_down_targets(outcomes: &mut [SloOutcome], source: &Source, win
     let samples = match source.instant(&query, window.end).await {
         Ok(result) => match result.data {
             ResultData::Vector(samples) => samples,
-            _ => return,
+            other => {
+                unknown(
+                    outcomes,
+                    &format!("its answer was a {}, not a vector", other.kind()),
+                );
+                return;
+            }
         },
         Err(error) => {
-            tracing::warn!(%error, "cannot tell which targets were up during the window");
+            unknown(outcomes, &error.to_string());
             return;
         }
     };
+    // NaN (no samples to average) is not "up".
     let down: Vec<_> = samples
         .iter()
-        .filter(|sample| sample.value < REQUIRED_UP)
+        .filter(|sample| sample.value.is_nan() || sample.value < REQUIRED_UP)
         .collect();
     if down.is_empty() {
         return;
