@@ -270,11 +270,23 @@ fn locust_load_test_is_gated_over_exactly_its_run() {
         "ten Locust users make well over 5 requests/s: {rate}"
     );
 
-    // The window is the load test's own run.
+    // The window is the load test's own run, and the scrape interval after
+    // it, when Prometheus stores the run's last moments.
     let command = &json["command"];
     assert_eq!(command["exit_code"], 0, "{command}");
     assert_eq!(json["window"]["start"], command["started"]);
-    assert_eq!(json["window"]["end"], command["ended"]);
+    let millis = |text: &serde_json::Value| {
+        text.as_str()
+            .expect("a time")
+            .parse::<jiff::Timestamp>()
+            .expect("RFC 3339")
+            .as_millisecond()
+    };
+    assert_eq!(
+        millis(&json["window"]["end"]) - millis(&command["ended"]),
+        1_000,
+        "one scrape interval past the end"
+    );
     let seconds = json["window"]["seconds"].as_f64().expect("a length");
     assert!(
         (30.0..40.0).contains(&seconds),
@@ -761,4 +773,50 @@ fn ctrl_c_while_the_window_is_judged_stops_without_a_verdict() {
         serde_json::from_str(&std::fs::read_to_string(&report).expect("written")).expect("JSON");
     assert_eq!(json["verdict"], serde_json::Value::Null, "{json}");
     assert_eq!(json["exit_code"], 3, "{json}");
+}
+
+#[test]
+fn what_happens_after_the_last_scrape_of_the_run_is_judged() {
+    // Events posted in the load test's last moment reach Prometheus only
+    // with the first scrape after the command ended.
+    let api = SummitApi::start();
+    let prometheus = Prometheus::start_scraping(&[("summit-api", api.address.clone())], "5s");
+    let slos = SloFiles::new(
+        "service: summit-api\nslos:\n  - name: no-events\n    indicator: {increase: {counter: summit_events_received_total, selector: '{job=\"summit-api\"}'}}\n    objective: \"== 0\"\n",
+    );
+    // Prometheus picks up static targets within about five seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while prometheus
+        .series("/api/v1/query?query=summit_events_received_total")
+        .is_empty()
+    {
+        assert!(std::time::Instant::now() < deadline, "never scraped");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let post = format!(
+        "import urllib.request\nfor _ in range(5): urllib.request.urlopen(urllib.request.Request('http://{}/events', data=b'{{}}', method='POST')).read()",
+        api.address
+    );
+    let script = format!("sleep 11; python3 -c \"{post}\"");
+    let result = run(&[
+        "run",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--prometheus",
+        &prometheus.url,
+        "--scrape-interval",
+        "5s",
+        "--format",
+        "json",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let slo = result.slo("no-events");
+    assert_eq!(slo["verdict"], "fail", "{slo}");
+    // Five events, extrapolated by increase() as Prometheus does.
+    let value = slo["value"].as_f64().expect("a value");
+    assert!((5.0..8.0).contains(&value), "{slo}");
 }

@@ -121,12 +121,32 @@ fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
         &load_test,
         scraping.then_some((targets.as_slice(), interval, args.scrape.max_samples)),
     ))?;
+    // Prometheus stores what happened in the load test's last moments with
+    // the first scrape after it ended; the window reaches that scrape, or
+    // the last interval of every load test would go unjudged. Scraping
+    // itself takes a last scrape when the command ends.
+    let tail = if scraping {
+        Duration::ZERO
+    } else {
+        slos.iter()
+            .filter_map(|slo| intervals.for_slo(slo))
+            .max()
+            .unwrap_or(interval)
+    };
     let window = Window {
         start: command.started,
-        end: command.ended,
+        end: command.ended + jiff::SignedDuration::try_from(tail).map_err(Stop::new)?,
+    };
+    let through = if tail.is_zero() {
+        String::new()
+    } else {
+        format!(
+            " (its run and the {} scrape interval after it)",
+            format_duration(tail)
+        )
     };
     eprintln!(
-        "summit-slo: the load test {}; judging {}",
+        "summit-slo: the load test {}; judging {}{through}",
         command.describe(),
         window.describe()
     );
@@ -148,7 +168,7 @@ fn run_and_verify(args: &RunArgs, trend: bool) -> Result<Verification, Stop> {
         _ => {
             let client = client.expect("a client exists unless scraping");
             runtime.block_on(unless_interrupted(async {
-                wait_for_settle(window, settle.unwrap_or(interval * 2)).await;
+                wait_for_settle(window, settle.unwrap_or(interval)).await;
                 let options = options(&args.gate, window, intervals, trend);
                 eval::verify(&slos, &eval::Source::Prometheus(client), &options)
                     .await
