@@ -290,7 +290,7 @@ fn compile_prints_and_writes_queries() {
     assert_eq!(lines[1], "# objective == 0 (count)");
     assert!(
         lines[2].starts_with(
-            "sum((increase(summit_worker_dead_letter_messages_total{job=\"summit-worker\"}[600s]) + (min_over_time("
+            "sum((increase(summit_worker_dead_letter_messages_total{job=\"summit-worker\"}[600s]) + ((min_over_time("
         ),
         "{}",
         lines[2]

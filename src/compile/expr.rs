@@ -342,6 +342,17 @@ impl Expr {
         }
     }
 
+    /// A binary operation matching on the given labels only.
+    pub fn binary_on(operator: BinaryOperator, left: Expr, right: Expr, labels: &[&str]) -> Self {
+        Self::Binary {
+            operator,
+            left: Box::new(left),
+            right: Box::new(right),
+            matching: Matching::On(labels.iter().map(|label| label.to_string()).collect()),
+            return_bool: false,
+        }
+    }
+
     /// The expression in parentheses.
     pub fn paren(self) -> Self {
         Self::Paren(Box::new(self))

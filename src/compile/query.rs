@@ -240,15 +240,23 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
 /// increase() cannot see a series' first value, so a series that appears
 /// inside the range (the first error of a new status code, the first
 /// request of a new operation) would lose everything it counted before
-/// its first scrape: 300 errors at once would count as none. A series
-/// with no sample from a range's length before the start until `settled`
-/// into the range was born in it, from zero, and its first value is
-/// added. Series seen in the first `settled` of the range are taken to
-/// have existed before, since scraping may have begun with the range.
+/// its first scrape: 300 errors at once would count as none. A series born
+/// in the range started from zero, and its first value is added. Born
+/// means one of:
+///
+/// * its target was already exporting the metric (any series of it, same
+///   `job` and `instance`) in the range before, and the series had no
+///   sample there;
+/// * nothing says so, and the series has no sample from a range's length
+///   before the start until `settled` into the range: series seen in the
+///   first `settled` are taken to have existed before, since scraping may
+///   have begun with the range.
 ///
 /// ```promql
 ///   (increase(c[W]) + born) or increase(c[W]) or born
-/// born = min_over_time(c[W]) unless last_over_time(c[W+M] offset (W-M))
+/// born = (min_over_time(c[W]) unless last_over_time(c[W+M] offset (W-M)))
+///     or ((min_over_time(c[W]) unless last_over_time(c[W] offset W))
+///          and on (job, instance) last_over_time(metric[W] offset W))
 /// ```
 ///
 /// The last `or` keeps a series born with a single sample, which has no
@@ -256,11 +264,32 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
 fn counted(metric: &str, selector: &Selector, extra: &[Matcher], range: Duration) -> Expr {
     let over = |function, range| Expr::range(function, metric, selector, extra, range);
     let settled = (range / 10).min(Duration::from_secs(60));
-    let before = over(RangeFunction::LastOverTime, range + settled).offset_by(range - settled);
+    let unseen_since = |before: Duration, length: Duration| {
+        Expr::binary(
+            BinaryOperator::Unless,
+            over(RangeFunction::MinOverTime, range),
+            over(RangeFunction::LastOverTime, length).offset_by(before),
+        )
+        .paren()
+    };
+    let family_before = Expr::range(
+        RangeFunction::LastOverTime,
+        metric,
+        &Selector::default(),
+        &[],
+        range,
+    )
+    .offset_by(range);
     let born = Expr::binary(
-        BinaryOperator::Unless,
-        over(RangeFunction::MinOverTime, range),
-        before,
+        BinaryOperator::Or,
+        unseen_since(range - settled, range + settled),
+        Expr::binary_on(
+            BinaryOperator::And,
+            unseen_since(range, range),
+            family_before,
+            &["job", "instance"],
+        )
+        .paren(),
     )
     .paren();
     let increase = over(RangeFunction::Increase, range);
