@@ -383,3 +383,157 @@ fn dropped_samples_make_passing_slos_inconclusive() {
     assert_eq!(throughput["verdict"], "pass", "{throughput}");
     assert_eq!(throughput["partial"], true);
 }
+
+/// Serves `body(seconds since start)` as `/metrics`.
+fn serve_changing(body: fn(f64) -> String) -> (String, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("loopback binds");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let url = format!("http://{}/metrics", listener.local_addr().expect("bound"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = stop.clone();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        while !running.load(Ordering::Relaxed) {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            };
+            let _ = stream.set_nonblocking(false);
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                line.clear();
+            }
+            let text = body(started.elapsed().as_secs_f64());
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (url, stop)
+}
+
+#[test]
+fn errors_that_first_appear_after_the_first_scrape_count() {
+    // 90 errors arrive between the first and second scrape, as a new
+    // series; successes grow at 100/s.
+    let (url, stop) = serve_changing(|seconds| {
+        let mut text = format!(
+            "# TYPE req_total counter\nreq_total{{code=\"200\"}} {}\n",
+            (100.0 * seconds).floor()
+        );
+        if seconds > 0.5 {
+            text.push_str("req_total{code=\"500\"} 90\n");
+        }
+        text
+    });
+    let slos = SloFiles::new(
+        "service: demo\nslos:\n  - name: errors\n    indicator: {ratio: {errors: 'req_total{code=\"500\"}', total: req_total}}\n    objective: \"< 1%\"\n",
+    );
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("born.om");
+    let scraped = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--scrape",
+        &format!("demo={url}"),
+        "--scrape-interval",
+        "1s",
+        "--window",
+        "4s",
+        "--record",
+        recording.to_str().expect("UTF-8"),
+        "--format",
+        "json",
+    ]);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(scraped.code, 1, "{}", scraped.stderr);
+    let errors = scraped.slo("errors")["value"].as_f64().expect("a ratio");
+    assert!(
+        (0.1..0.35).contains(&errors),
+        "90 errors among about 400 requests: {errors}"
+    );
+    let window = scraped.json()["window"].clone();
+    let replayed = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--replay",
+        recording.to_str().expect("UTF-8"),
+        "--start",
+        window["start"].as_str().expect("start"),
+        "--end",
+        window["end"].as_str().expect("end"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    assert_eq!(
+        replayed.slo("errors")["value"],
+        scraped.slo("errors")["value"]
+    );
+}
+
+#[test]
+fn a_recording_keeps_the_scrapes_that_failed() {
+    // The target answers its first two scrapes, then fails.
+    let (url, stop) = serve_changing(|seconds| {
+        if seconds < 1.5 {
+            format!(
+                "# TYPE demo_queue_depth gauge\ndemo_queue_depth {}\n",
+                seconds.floor()
+            )
+        } else {
+            "not: valid exposition{".to_string()
+        }
+    });
+    let slos = SloFiles::new(
+        "service: demo\nslos:\n  - name: queue\n    indicator: {gauge: {metric: demo_queue_depth, selector: '{job=\"demo\"}'}}\n    objective: \"< 100\"\n",
+    );
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("failing.om");
+    let scraped = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--scrape",
+        &format!("demo={url}"),
+        "--scrape-interval",
+        "1s",
+        "--window",
+        "5s",
+        "--record",
+        recording.to_str().expect("UTF-8"),
+        "--format",
+        "json",
+    ]);
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(scraped.code, 2, "{}", scraped.stderr);
+    let text = std::fs::read_to_string(&recording).expect("written");
+    assert!(text.contains("up{instance="), "{text}");
+    assert!(text.contains("} 0 "), "failed scrapes are recorded: {text}");
+    let window = scraped.json()["window"].clone();
+    let replayed = run(&[
+        "verify",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--replay",
+        recording.to_str().expect("UTF-8"),
+        "--start",
+        window["start"].as_str().expect("start"),
+        "--end",
+        window["end"].as_str().expect("end"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        replayed.code, 2,
+        "a replay sees the failures: {}",
+        replayed.stderr
+    );
+    assert_eq!(replayed.slo("queue")["reason"], "too_few_scrapes");
+}

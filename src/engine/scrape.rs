@@ -138,6 +138,9 @@ pub async fn scrape(
         full_at: None,
     };
     let mut previous: Vec<HashSet<String>> = vec![HashSet::new(); targets.len()];
+    // Every series each target ever sent, and when it last answered.
+    let mut known: Vec<HashSet<String>> = vec![HashSet::new(); targets.len()];
+    let mut answered: Vec<Option<i64>> = vec![None; targets.len()];
     let timeout = interval.min(Duration::from_secs(10));
     let step = interval.as_millis() as i64;
 
@@ -174,19 +177,19 @@ pub async fn scrape(
             let answer = handle.await.unwrap_or_else(|error| Err(error.to_string()));
             let (target, stats) = &mut report.targets[index];
             stats.attempted += 1;
+            let scrape = Scrape {
+                time,
+                born_after: answered[index],
+                known: &known[index],
+                max_samples,
+            };
             let seen = match answer.and_then(|(body, format)| {
-                ingest(
-                    engine,
-                    target,
-                    &body,
-                    format,
-                    time,
-                    max_samples,
-                    &mut report.full_at,
-                )
+                ingest(engine, target, &body, format, &scrape, &mut report.full_at)
             }) {
                 Ok(seen) => {
                     stats.succeeded += 1;
+                    answered[index] = Some(time);
+                    known[index].extend(seen.iter().cloned());
                     seen
                 }
                 Err(error) => {
@@ -195,6 +198,19 @@ pub async fn scrape(
                     HashSet::new()
                 }
             };
+            // As Prometheus does: `up` says whether each scrape answered,
+            // so a recording keeps the failures for a replay to see.
+            let up = up_labels(target);
+            engine.store.insert(
+                &series_key(&up),
+                || up.clone(),
+                time,
+                if answered[index] == Some(time) {
+                    1.0
+                } else {
+                    0.0
+                },
+            );
             // Series that were there and are gone get a staleness marker,
             // as Prometheus writes one.
             for key in previous[index].difference(&seen) {
@@ -262,17 +278,57 @@ async fn fetch(
     Ok((body, format))
 }
 
+/// One scrape of one target, as `ingest` needs it.
+struct Scrape<'a> {
+    /// When it was taken (Unix milliseconds).
+    time: i64,
+    /// The target's previous successful scrape, if any.
+    born_after: Option<i64>,
+    /// Every series the target sent before.
+    known: &'a HashSet<String>,
+    /// The sample bound.
+    max_samples: usize,
+}
+
+/// The labels of a target's `up` series.
+fn up_labels(target: &Target) -> Labels {
+    let mut labels = target_labels(&Labels::new(), target);
+    labels.insert("__name__".to_string(), "up".to_string());
+    labels
+}
+
+/// True for series of counters, histograms and summaries (buckets, counts
+/// and sums only grow), which start from zero when they first appear.
+fn counts_up(name: &str, types: &HashMap<String, String>) -> bool {
+    let family = ["_total", "_bucket", "_count", "_sum", "_created"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name);
+    match types
+        .get(family)
+        .or_else(|| types.get(name))
+        .map(String::as_str)
+    {
+        Some("counter" | "histogram" | "summary") => !name.ends_with("_created"),
+        Some(_) => false,
+        None => name.ends_with("_total"),
+    }
+}
+
 /// Adds one scrape's samples with the target's labels; returns the keys
-/// of the series seen.
+/// of the series seen. A counter series the target had not sent before,
+/// though it answered before, started from zero since that answer: a zero
+/// sample is written there, so increase() counts its first value, as it
+/// would have had the target exported it at zero.
 fn ingest(
     engine: &mut Engine,
     target: &Target,
     body: &str,
     format: Format,
-    time: i64,
-    max_samples: usize,
+    scrape: &Scrape<'_>,
     full_at: &mut Option<i64>,
 ) -> Result<HashSet<String>, String> {
+    let (time, max_samples) = (scrape.time, scrape.max_samples);
     let mut scraped = Engine::default();
     text::parse(
         body,
@@ -286,6 +342,14 @@ fn ingest(
     for series in scraped.store.all() {
         let labels = target_labels(&series.labels, target);
         let key = series_key(&labels);
+        let name = labels.get("__name__").map_or("", String::as_str);
+        if let Some(previous) = scrape.born_after
+            && !scrape.known.contains(&key)
+            && counts_up(name, &scraped.types)
+            && engine.store.samples() < max_samples
+        {
+            engine.store.insert(&key, || labels.clone(), previous, 0.0);
+        }
         for (&sample_time, &value) in series.times.iter().zip(&series.values) {
             if engine.store.samples() >= max_samples {
                 full_at.get_or_insert(time);
