@@ -416,10 +416,54 @@ fn serve_changing(body: fn(f64) -> String) -> (String, Arc<AtomicBool>) {
     (url, stop)
 }
 
+/// Scrapes `url` as job `demo` for `window` at one-second intervals while
+/// recording, then replays the recording over the same window; returns both
+/// runs and the recording's text.
+fn scrape_then_replay(
+    slos: &SloFiles,
+    url: &str,
+    window: &str,
+) -> (support::Run, support::Run, String) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let recording = directory.path().join("recording.om");
+    let slos = slos.path().to_str().expect("UTF-8");
+    let recording_path = recording.to_str().expect("UTF-8");
+    let scraped = run(&[
+        "verify",
+        "--slos",
+        slos,
+        "--scrape",
+        &format!("demo={url}"),
+        "--scrape-interval",
+        "1s",
+        "--window",
+        window,
+        "--record",
+        recording_path,
+        "--format",
+        "json",
+    ]);
+    let judged = scraped.json()["window"].clone();
+    let replayed = run(&[
+        "verify",
+        "--slos",
+        slos,
+        "--replay",
+        recording_path,
+        "--start",
+        judged["start"].as_str().expect("start"),
+        "--end",
+        judged["end"].as_str().expect("end"),
+        "--format",
+        "json",
+    ]);
+    let text = std::fs::read_to_string(&recording).expect("written");
+    (scraped, replayed, text)
+}
+
 #[test]
 fn errors_that_first_appear_after_the_first_scrape_count() {
-    // 90 errors arrive between the first and second scrape, as a new
-    // series; successes grow at 100/s.
+    // The error series is born half a second in, after the first scrape.
     let (url, stop) = serve_changing(|seconds| {
         let mut text = format!(
             "# TYPE req_total counter\nreq_total{{code=\"200\"}} {}\n",
@@ -433,23 +477,7 @@ fn errors_that_first_appear_after_the_first_scrape_count() {
     let slos = SloFiles::new(
         "service: demo\nslos:\n  - name: errors\n    indicator: {ratio: {errors: 'req_total{code=\"500\"}', total: req_total}}\n    objective: \"< 1%\"\n",
     );
-    let directory = tempfile::tempdir().expect("temp dir");
-    let recording = directory.path().join("born.om");
-    let scraped = run(&[
-        "verify",
-        "--slos",
-        slos.path().to_str().expect("UTF-8"),
-        "--scrape",
-        &format!("demo={url}"),
-        "--scrape-interval",
-        "1s",
-        "--window",
-        "4s",
-        "--record",
-        recording.to_str().expect("UTF-8"),
-        "--format",
-        "json",
-    ]);
+    let (scraped, replayed, _) = scrape_then_replay(&slos, &url, "4s");
     stop.store(true, Ordering::Relaxed);
     assert_eq!(scraped.code, 1, "{}", scraped.stderr);
     let errors = scraped.slo("errors")["value"].as_f64().expect("a ratio");
@@ -457,20 +485,6 @@ fn errors_that_first_appear_after_the_first_scrape_count() {
         (0.1..0.35).contains(&errors),
         "90 errors among about 400 requests: {errors}"
     );
-    let window = scraped.json()["window"].clone();
-    let replayed = run(&[
-        "verify",
-        "--slos",
-        slos.path().to_str().expect("UTF-8"),
-        "--replay",
-        recording.to_str().expect("UTF-8"),
-        "--start",
-        window["start"].as_str().expect("start"),
-        "--end",
-        window["end"].as_str().expect("end"),
-        "--format",
-        "json",
-    ]);
     assert_eq!(replayed.code, 1, "{}", replayed.stderr);
     assert_eq!(
         replayed.slo("errors")["value"],
@@ -494,42 +508,11 @@ fn a_recording_keeps_the_scrapes_that_failed() {
     let slos = SloFiles::new(
         "service: demo\nslos:\n  - name: queue\n    indicator: {gauge: {metric: demo_queue_depth, selector: '{job=\"demo\"}'}}\n    objective: \"< 100\"\n",
     );
-    let directory = tempfile::tempdir().expect("temp dir");
-    let recording = directory.path().join("failing.om");
-    let scraped = run(&[
-        "verify",
-        "--slos",
-        slos.path().to_str().expect("UTF-8"),
-        "--scrape",
-        &format!("demo={url}"),
-        "--scrape-interval",
-        "1s",
-        "--window",
-        "5s",
-        "--record",
-        recording.to_str().expect("UTF-8"),
-        "--format",
-        "json",
-    ]);
+    let (scraped, replayed, text) = scrape_then_replay(&slos, &url, "5s");
     stop.store(true, Ordering::Relaxed);
     assert_eq!(scraped.code, 2, "{}", scraped.stderr);
-    let text = std::fs::read_to_string(&recording).expect("written");
     assert!(text.contains("up{instance="), "{text}");
     assert!(text.contains("} 0 "), "failed scrapes are recorded: {text}");
-    let window = scraped.json()["window"].clone();
-    let replayed = run(&[
-        "verify",
-        "--slos",
-        slos.path().to_str().expect("UTF-8"),
-        "--replay",
-        recording.to_str().expect("UTF-8"),
-        "--start",
-        window["start"].as_str().expect("start"),
-        "--end",
-        window["end"].as_str().expect("end"),
-        "--format",
-        "json",
-    ]);
     assert_eq!(
         replayed.code, 2,
         "a replay sees the failures: {}",
