@@ -113,11 +113,50 @@ impl Actions {
     }
 }
 
+/// Reads a `$GITHUB_OUTPUT` file as the Actions runner does: `name=value`
+/// lines, and `name<<DELIMITER` blocks that end at a line holding only the
+/// delimiter. A name written twice keeps its last value.
 fn outputs(text: &str) -> std::collections::BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
+    let mut values = std::collections::BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let heredoc = line
+            .find("<<")
+            .filter(|at| line.find('=').is_none_or(|equals| *at < equals));
+        if let Some(at) = heredoc {
+            let delimiter = &line[at + 2..];
+            let block: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            values.insert(line[..at].to_string(), block.join("\n"));
+        } else if let Some((key, value)) = line.split_once('=') {
+            values.insert(key.to_string(), value.to_string());
+        }
+    }
+    values
+}
+
+#[test]
+fn a_report_path_cannot_forge_step_outputs() {
+    // A path may hold a newline; written as `report=<path>`, its second line
+    // would become an output of its own and turn a failure into a pass.
+    let actions = Actions::new();
+    let forged = actions.file("report\nverdict=pass\npassed=true");
+    let run = run_command(
+        binary()
+            .args(replay("release-fail"))
+            .args([
+                "--format",
+                "json",
+                "--output",
+                forged.to_str().expect("UTF-8"),
+            ])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", actions.file("output.txt")),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let values = outputs(&actions.read("output.txt"));
+    assert_eq!(values["verdict"], "fail");
+    assert_eq!(values["passed"], "false");
+    assert_eq!(values["report"], forged.to_str().expect("UTF-8"));
 }
 
 #[test]

@@ -104,22 +104,34 @@ pub fn annotations(verification: &Verification) -> String {
 pub fn outputs(verification: &Verification, report: &Path) -> String {
     let (failed, inconclusive) = verification.blocking();
     format!(
-        "verdict={}\npassed={}\nexit_code={}\nfailed={failed}\ninconclusive={inconclusive}\nreport={}\n",
+        "verdict={}\npassed={}\nexit_code={}\nfailed={failed}\ninconclusive={inconclusive}\n{}",
         verification.verdict.name(),
         verification.exit_code == 0,
         verification.exit_code,
-        report.display()
+        output("report", &report.display().to_string())
     )
 }
 
 /// The outputs and the annotation of a run that stopped before a verdict.
 pub fn stop_outputs(code: u8, report: Option<&Path>) -> String {
+    let report = report
+        .map(|path| path.display().to_string())
+        .unwrap_or_default();
     format!(
-        "verdict=error\npassed=false\nexit_code={code}\nfailed=0\ninconclusive=0\nreport={}\n",
-        report
-            .map(|path| path.display().to_string())
-            .unwrap_or_default()
+        "verdict=error\npassed=false\nexit_code={code}\nfailed=0\ninconclusive=0\n{}",
+        output("report", &report)
     )
+}
+
+/// One output whose value may hold anything a path can (a newline, `=`):
+/// written between delimiters the value does not contain, so no value can
+/// add outputs of its own.
+fn output(name: &str, value: &str) -> String {
+    let mut delimiter = String::from("SUMMIT_SLO_END");
+    while value.contains(&delimiter) {
+        delimiter.push('_');
+    }
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
 }
 
 /// The annotation of a run that stopped before a verdict.
