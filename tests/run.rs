@@ -514,9 +514,10 @@ fn the_load_tests_output_and_secrets_stay_out_of_the_report() {
         support::binary()
             .args(gate.args(
                 &["--format", "json"],
-                "echo \"from-the-load-test token=[$SUMMIT_SLO_PROMETHEUS_TOKEN]\"; sleep 3",
+                "echo \"from-the-load-test token=[$SUMMIT_SLO_PROMETHEUS_TOKEN$SUMMIT_SLO_WEBHOOK_TOKEN]\"; sleep 3",
             ))
-            .env("SUMMIT_SLO_PROMETHEUS_TOKEN", "s3cret-token"),
+            .env("SUMMIT_SLO_PROMETHEUS_TOKEN", "s3cret-token")
+            .env("SUMMIT_SLO_WEBHOOK_TOKEN", "webhook-s3cret"),
     );
     assert_eq!(result.code, 0, "{}", result.stderr);
     let json = result.json();

@@ -203,9 +203,12 @@ async fn run_command(
         .ok_or_else(|| Stop::new("no command after --"))?;
     let mut command = Command::new(program);
     command.args(arguments).kill_on_drop(true);
-    // Secrets meant for summit-slo are not the load test's business.
-    for secret in ["SUMMIT_SLO_PROMETHEUS_TOKEN", "SUMMIT_SLO_GRAFANA_TOKEN"] {
-        command.env_remove(secret);
+    // summit-slo's settings, its secrets among them, are not the load test's
+    // business; dropping the whole prefix keeps secrets added later out too.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SUMMIT_SLO_") {
+            command.env_remove(name);
+        }
     }
     if load_test.stdout_to_stderr {
         // The report is written to stdout; the load test's own output must
