@@ -553,7 +553,7 @@ fn a_run_that_cannot_start_still_tells_github() {
     assert!(
         result
             .stdout
-            .starts_with("::error title=summit-slo could not run::bad arguments"),
+            .starts_with("::error title=summit-slo could not run::bad arguments: unexpected argument '--no-such-flag'"),
         "{}",
         result.stdout
     );
@@ -591,5 +591,46 @@ fn a_run_that_cannot_start_still_tells_github() {
             "a second command was injected: {:?}",
             result.stdout
         );
+    }
+}
+
+#[test]
+fn a_stop_writes_a_report_in_the_format_asked_for() {
+    // A CI system that parses the --output file as JUnit must not find
+    // plain text there, nor an earlier run's verdict.
+    let directory = tempfile::tempdir().expect("temp dir");
+    let missing = directory.path().join("no-such-slos");
+    for (arguments, why) in [
+        (vec!["--no-such-flag"], "a bad flag"),
+        (
+            vec!["--slos", missing.to_str().expect("UTF-8")],
+            "missing SLO files",
+        ),
+    ] {
+        let junit = directory.path().join("report.xml");
+        std::fs::write(&junit, "<testsuites/> from an earlier run").expect("written");
+        let result = run_command(binary().arg("verify").args(&arguments).args([
+            "--format",
+            "junit",
+            "--output",
+            junit.to_str().expect("UTF-8"),
+        ]));
+        assert_eq!(result.code, 3, "{why}: {}", result.stderr);
+        support::assert_valid_junit(&junit);
+        let xml = std::fs::read_to_string(&junit).expect("written");
+        assert!(xml.contains("errors=\"1\""), "{why}: {xml}");
+        assert!(xml.contains("type=\"could_not_run\""), "{why}: {xml}");
+
+        let html = directory.path().join("report.html");
+        let result = run_command(binary().arg("verify").args(&arguments).args([
+            "--format",
+            "html",
+            "--output",
+            html.to_str().expect("UTF-8"),
+        ]));
+        assert_eq!(result.code, 3, "{why}: {}", result.stderr);
+        let page = std::fs::read_to_string(&html).expect("written");
+        assert!(page.starts_with("<!doctype html>"), "{why}: {page}");
+        assert!(page.contains("COULD NOT RUN"), "{why}: {page}");
     }
 }

@@ -155,10 +155,7 @@ impl Delivery {
     /// error, an --output file never keeps an earlier run's verdict, and
     /// GitHub gets an error annotation and outputs that say so.
     pub fn deliver_stop(&self, stop: &Stop) {
-        let text = match self.format {
-            Format::Json => report::json::render_error(&stop.message, stop.code),
-            _ => format!("error: {}\n", stop.message),
-        };
+        let text = report::render_stop(&stop.message, stop.code, self.format, crate::time::now());
         let written = match (&self.output, self.format) {
             (Some(path), _) => write_report(path, &text),
             (None, Format::Json) => write_stdout(&text),
@@ -170,13 +167,7 @@ impl Delivery {
         let Some(files) = &self.github else { return };
         let _ = self.announce(&github::stop_annotation(&stop.message));
         if let Some(summary) = &files.summary {
-            let _ = append(
-                summary,
-                &format!(
-                    "## summit-slo: COULD NOT RUN\n\n<pre>{}</pre>\n",
-                    crate::report::chart::escape(&stop.message)
-                ),
-            );
+            let _ = append(summary, &report::markdown::render_error(&stop.message));
         }
         if let Some(outputs) = &files.outputs {
             let report = match (&self.output, self.format) {

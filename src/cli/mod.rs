@@ -24,6 +24,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 pub use args::{Cli, Command};
 pub use select::{glob, select};
 
+use crate::report::Format;
 use crate::spec::{ServiceSpec, SpecErrors};
 
 /// Exit code when the tool could not run: bad arguments, an invalid spec,
@@ -80,29 +81,34 @@ fn forget_empty_settings() {
 fn replace_stale_output(error: &clap::Error) {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let mut output = None;
-    let mut json = false;
+    let mut format = Format::Table;
+    let parse = |text: &str| <Format as clap::ValueEnum>::from_str(text, false).ok();
     for (index, argument) in arguments.iter().enumerate() {
         let next = || arguments.get(index + 1).cloned();
         match argument.as_str() {
             "--output" | "-o" => output = next(),
-            "--format" => json = next().as_deref() == Some("json"),
+            "--format" => format = next().as_deref().and_then(parse).unwrap_or(format),
             _ => {
                 if let Some(path) = argument.strip_prefix("--output=") {
                     output = Some(path.to_string());
                 }
-                if let Some(format) = argument.strip_prefix("--format=") {
-                    json = format == "json";
+                if let Some(text) = argument.strip_prefix("--format=") {
+                    format = parse(text).unwrap_or(format);
                 }
             }
         }
     }
-    let message = format!("bad arguments: {}", error.kind());
+    let json = format == Format::Json;
+    // The error's first line names the argument; the rest is advice.
+    let rendered = error.to_string();
+    let first_line = rendered.lines().next().unwrap_or_default();
+    let message = format!(
+        "bad arguments: {}",
+        first_line.strip_prefix("error: ").unwrap_or(first_line)
+    );
     if let Some(path) = &output {
-        let text = if json {
-            crate::report::json::render_error(&message, EXIT_CANNOT_RUN)
-        } else {
-            format!("error: {message}\n")
-        };
+        let text =
+            crate::report::render_stop(&message, EXIT_CANNOT_RUN, format, crate::time::now());
         let _ = std::fs::write(path, text);
     }
     // A workflow that gates on the step's outputs gets them here too.

@@ -21,6 +21,15 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e5e5
 section { margin-bottom: 1.5rem; } .meta { color: #525252; }
 ";
 
+/// The page of a run that stopped before any verdict: the message and the
+/// exit code, in the report's style.
+pub fn render_error(message: &str, exit_code: u8) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>summit-slo: COULD NOT RUN</title><style>{STYLE}</style></head><body><h1>summit-slo: <span class=\"verdict fail\">COULD NOT RUN</span></h1><p class=\"meta\">Exit code {exit_code}; no SLO was judged.</p><pre>{}</pre></body></html>\n",
+        escape(message)
+    )
+}
+
 /// Renders the verification as a standalone HTML page.
 pub fn render(verification: &Verification) -> String {
     let mut html = String::new();

@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use jiff::Timestamp;
+
 use super::chart::escape;
 use crate::eval::{CommandRun, GroupOutcome, SloOutcome, Verdict, Verification, format_labels};
 use crate::time::format_instant;
@@ -47,6 +49,30 @@ pub fn render(verification: &Verification) -> String {
     }
     xml.push_str("</testsuites>\n");
     xml
+}
+
+/// The JUnit document of a run that stopped at `at` before any verdict: one
+/// test case, `summit-slo`, in error with the message, so a CI system shows
+/// the stop instead of an empty or missing result.
+pub fn render_error(message: &str, exit_code: u8, at: Timestamp) -> String {
+    let timestamp = format_instant(at).trim_end_matches('Z').to_string();
+    let message = escape(message);
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<testsuites name=\"summit-slo\" tests=\"1\" failures=\"0\" errors=\"1\" time=\"0\">
+  <testsuite name=\"summit-slo\" package=\"summit-slo\" id=\"0\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0\" timestamp=\"{timestamp}\" hostname=\"summit-slo\">
+    <properties>
+      <property name=\"exit_code\" value=\"{exit_code}\"/>
+    </properties>
+    <testcase name=\"could not run\" classname=\"summit-slo\" time=\"0\">
+      <error message=\"{message}\" type=\"could_not_run\">{message}</error>
+    </testcase>
+    <system-out></system-out>
+    <system-err></system-err>
+  </testsuite>
+</testsuites>
+"
+    )
 }
 
 /// A group's verdict in the report: its own, unless the SLO as a whole was

@@ -34,6 +34,15 @@ pub fn render(verification: &Verification, limit: usize) -> String {
     }
 }
 
+/// The Markdown of a run that stopped before any verdict: a heading that
+/// says so and the message, verbatim.
+pub fn render_error(message: &str) -> String {
+    format!(
+        "## summit-slo: COULD NOT RUN\n\n<pre>{}</pre>\n",
+        chart::escape(message)
+    )
+}
+
 fn mark(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Pass => "✅ pass",

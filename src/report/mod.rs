@@ -11,6 +11,8 @@ pub mod junit;
 pub mod markdown;
 pub mod table;
 
+use jiff::Timestamp;
+
 use crate::eval::{Verdict, Verification};
 
 /// The report formats.
@@ -46,6 +48,19 @@ pub fn render(verification: &Verification, format: Format, width: Option<u16>) -
         Format::Junit => junit::render(verification),
         Format::Markdown => markdown::render(verification, usize::MAX),
         Format::Html => html::render(verification),
+    }
+}
+
+/// The report of a run that stopped at `at` before any verdict (exit code 3 or an
+/// interrupted start), in the format asked for, so a file a CI system
+/// parses as JUnit, HTML or JSON never holds plain text or a stale verdict.
+pub fn render_stop(message: &str, exit_code: u8, format: Format, at: Timestamp) -> String {
+    match format {
+        Format::Table | Format::Github => format!("error: {message}\n"),
+        Format::Json => json::render_error(message, exit_code),
+        Format::Junit => junit::render_error(message, exit_code, at),
+        Format::Markdown => markdown::render_error(message),
+        Format::Html => html::render_error(message, exit_code),
     }
 }
 
