@@ -377,6 +377,34 @@ fn server_errors_are_retried_and_a_hang_gives_up_by_the_deadline() {
 }
 
 #[test]
+fn a_create_whose_answer_was_lost_is_not_made_twice() {
+    // Grafana stored the annotation but the answer never arrived; sending
+    // the POST again would leave two regions for one run.
+    let grafana = Grafana::start(TOKEN);
+    grafana.fail_next(&[Fault::None, Fault::AnswerLost]);
+    let result = verify(&grafana, "release-pass", &["--run-id", "lost-answer"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        result.json()["annotation"]["action"],
+        "updated",
+        "{}",
+        result.stderr
+    );
+    let methods: Vec<String> = grafana
+        .requests()
+        .iter()
+        .map(|request| request.method.clone())
+        .collect();
+    assert_eq!(methods, ["GET", "POST", "GET", "PUT"]);
+    let ours: Vec<_> = grafana
+        .annotations()
+        .into_iter()
+        .filter(|annotation| has_tag(&annotation.tags, "run:lost-answer"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+}
+
+#[test]
 fn an_answer_that_is_not_the_api_is_an_error_not_a_success() {
     let grafana = Grafana::start(TOKEN);
     grafana.fail_next(&[Fault::Status(200, "<html>login page</html>".into())]);

@@ -195,6 +195,13 @@ impl AnnotateError {
     }
 }
 
+/// How a round of writing failed: a create, whose retry must search first,
+/// or a search or update, which were already retried on their own.
+enum Failed {
+    Create(AnnotateError),
+    Other(AnnotateError),
+}
+
 /// One annotation as Grafana lists it (the fields used here).
 #[derive(Debug, Clone, Deserialize)]
 struct Found {
@@ -303,7 +310,38 @@ impl Grafana {
             }
         }
         let deadline = Instant::now() + self.config.deadline;
-        if let Some(id) = self.find(key_tags, deadline).await? {
+        // A create is sent once per round: a POST whose answer was lost may
+        // have been stored, so before creating again, the next round searches
+        // and updates what the lost one made instead of adding a duplicate.
+        let mut backoff = self.config.backoff;
+        let mut round = 0;
+        loop {
+            match self.write(annotation, key_tags, deadline).await {
+                Err(Failed::Create(error))
+                    if error.is_retryable() && round < self.config.retries =>
+                {
+                    tracing::warn!(attempt = round + 1, error = %error, "retrying Grafana");
+                    let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
+                    tokio::time::sleep(pause).await;
+                    backoff *= 2;
+                    round += 1;
+                }
+                Ok(posted) => return Ok(posted),
+                Err(Failed::Create(error) | Failed::Other(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// One round of [`Self::upsert`]: search (retried), then update
+    /// (retried: a PUT repeated is the same PUT) or create (sent once).
+    async fn write(
+        &self,
+        annotation: &Annotation,
+        key_tags: &[&str],
+        deadline: Instant,
+    ) -> Result<Posted, Failed> {
+        let found = self.find(key_tags, deadline).await.map_err(Failed::Other)?;
+        if let Some(id) = found {
             let body = UpdateBody {
                 time: annotation.time,
                 time_end: annotation.time_end,
@@ -323,7 +361,7 @@ impl Grafana {
                 Ok(_) => return Ok(Posted::Updated(id)),
                 // Deleted since it was found: write it anew.
                 Err(AnnotateError::Status { status: 404, .. }) => {}
-                Err(error) => return Err(error),
+                Err(error) => return Err(Failed::Other(error)),
             }
         }
         let body = CreateBody {
@@ -335,19 +373,21 @@ impl Grafana {
             text: &annotation.text,
         };
         let answer = self
-            .send(
+            .exchange_once(
                 Request::Create,
                 reqwest::Method::POST,
-                "annotations",
+                self.endpoint("annotations"),
                 Some(serde_json::to_vec(&body).expect("serialisable")),
                 deadline,
             )
-            .await?;
-        let created: Created =
-            serde_json::from_slice(&answer).map_err(|error| AnnotateError::Malformed {
+            .await
+            .map_err(Failed::Create)?;
+        let created: Created = serde_json::from_slice(&answer).map_err(|error| {
+            Failed::Other(AnnotateError::Malformed {
                 action: Request::Create.action(),
                 detail: format!("{error}; expected {{\"id\": …, \"message\": …}}"),
-            })?;
+            })
+        })?;
         Ok(Posted::Created(created.id))
     }
 
@@ -414,24 +454,12 @@ impl Grafana {
         let mut backoff = self.config.backoff;
         let mut attempt = 0;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(self.deadline_error());
-            }
-            let timeout = self.config.timeout.min(remaining);
-            let error = match tokio::time::timeout(
-                timeout,
-                self.attempt(request, method.clone(), url.clone(), body.clone()),
-            )
-            .await
+            let error = match self
+                .exchange_once(request, method.clone(), url.clone(), body.clone(), deadline)
+                .await
             {
-                Ok(Ok(body)) => return Ok(body),
-                Ok(Err(error)) => error,
-                Err(_) if timeout < self.config.timeout => return Err(self.deadline_error()),
-                Err(_) => AnnotateError::Timeout {
-                    action: request.action(),
-                    timeout: crate::time::format_duration(timeout),
-                },
+                Ok(body) => return Ok(body),
+                Err(error) => error,
             };
             if !error.is_retryable() || attempt >= self.config.retries {
                 return Err(error);
@@ -441,6 +469,30 @@ impl Grafana {
             tokio::time::sleep(pause).await;
             backoff *= 2;
             attempt += 1;
+        }
+    }
+
+    /// One request, bounded by the per-request timeout and the deadline.
+    async fn exchange_once(
+        &self,
+        request: Request,
+        method: reqwest::Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, AnnotateError> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(self.deadline_error());
+        }
+        let timeout = self.config.timeout.min(remaining);
+        match tokio::time::timeout(timeout, self.attempt(request, method, url, body)).await {
+            Ok(answer) => answer,
+            Err(_) if timeout < self.config.timeout => Err(self.deadline_error()),
+            Err(_) => Err(AnnotateError::Timeout {
+                action: request.action(),
+                timeout: crate::time::format_duration(timeout),
+            }),
         }
     }
 

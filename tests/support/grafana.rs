@@ -64,6 +64,11 @@ pub enum Fault {
     Status(u16, String),
     /// No answer for this long, then the connection closes.
     Hang(Duration),
+    /// The request is carried out, but the connection closes before the
+    /// answer: what a client sees when a proxy or the network drops it.
+    AnswerLost,
+    /// The API's own answer (to let a later request meet a fault).
+    None,
 }
 
 #[derive(Default)]
@@ -193,7 +198,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, token: &str) {
                 return;
             }
             Some(Fault::Status(status, body)) => (status, body),
-            None => answer(&request, state, token),
+            Some(Fault::AnswerLost) => {
+                let _ = answer(&request, state, token);
+                return;
+            }
+            Some(Fault::None) | None => answer(&request, state, token),
         };
         let reason = match status {
             200 => "OK",
