@@ -395,14 +395,14 @@ fn markdown_summary_stays_under_its_limit() {
     assert!(fewer_rows.contains("❌ fail"), "failures are kept first");
 }
 
-/// The gate step of `action.yml`, as GitHub runs it: `bash -e {0}` with
-/// the inputs in the environment.
-fn action_gate_script() -> String {
+/// The script of the `action.yml` step named `name`, to be run as GitHub
+/// runs it: `bash -e {0}` with the inputs in the environment.
+fn action_script(name: &str) -> String {
     let action = std::fs::read_to_string(support::root().join("action.yml")).expect("action.yml");
     let step = action
-        .split("- name: Gate the release")
+        .split(&format!("- name: {name}\n"))
         .nth(1)
-        .expect("the gate step");
+        .expect("the step");
     let script = step.split("      run: |\n").nth(1).expect("its script");
     script
         .lines()
@@ -426,7 +426,7 @@ fn run_action(args: &str, command: &str) -> (support::Run, String) {
     );
     let result = run_command(
         Command::new("bash")
-            .args(["-e", "-c", &action_gate_script()])
+            .args(["-e", "-c", &action_script("Gate the release")])
             .current_dir(support::root())
             .env("PATH", path)
             .env("HOME", directory.path())
@@ -479,6 +479,46 @@ fn the_action_passes_every_argument_through() {
         unmatched.stdout
     );
     assert!(outputs.contains("verdict=error\n"), "{outputs}");
+}
+
+#[test]
+fn the_actions_cached_binary_is_keyed_by_the_code_it_was_built_from() {
+    // A branch reference such as @main names new code every day; a cache
+    // keyed by the reference would keep serving the first build.
+    let copy = tempfile::tempdir().expect("temp dir");
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        std::fs::copy(support::root().join(file), copy.path().join(file)).expect("copied");
+    }
+    std::fs::create_dir(copy.path().join("src")).expect("created");
+    std::fs::copy(
+        support::root().join("src/main.rs"),
+        copy.path().join("src/main.rs"),
+    )
+    .expect("copied");
+    let key = |version: &str| {
+        let outputs = copy.path().join("outputs");
+        let _ = std::fs::remove_file(&outputs);
+        let result = run_command(
+            Command::new("bash")
+                .args(["-e", "-c", &action_script("Name the build")])
+                .env("GITHUB_OUTPUT", &outputs)
+                .env("VERSION", version)
+                .env("ACTION_PATH", copy.path()),
+        );
+        assert_eq!(result.code, 0, "{}", result.stderr);
+        std::fs::read_to_string(&outputs).expect("outputs")
+    };
+    let before = key("source");
+    assert!(before.starts_with("key=source-"), "{before}");
+    assert_eq!(
+        before.trim_end().len(),
+        "key=source-".len() + 16,
+        "{before}"
+    );
+    assert_eq!(key("source"), before, "the same code, the same key");
+    std::fs::write(copy.path().join("src/extra.rs"), "// changed\n").expect("written");
+    assert_ne!(key("source"), before, "new code, a new build");
+    assert_eq!(key("0.3.1"), "key=crate-0.3.1\n");
 }
 
 #[test]
