@@ -300,8 +300,10 @@ pub struct OutputArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Grafana")]
 pub struct GrafanaArgs {
-    /// Annotate this Grafana with the run: a region over the window, tagged
-    /// with the verdict, services, release and run id.
+    /// The Grafana to write annotations to.
+    ///
+    /// verify and run write a region over the window, tagged with the
+    /// verdict, services, release and run id; annotate writes its --text.
     ///
     /// A path prefix is kept (http://host/grafana). Credentials in the URL
     /// are sent as basic auth and never printed. A failed annotation is a
@@ -420,9 +422,12 @@ pub struct GateArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Use values the server computed from partial data (e.g. a Thanos store
-    /// down); the verdict is labelled "(partial data)". By default partial
-    /// data is inconclusive.
+    /// Use values computed from partial data; the verdict is labelled
+    /// "(partial data)".
+    ///
+    /// Partial data is a server's warning (e.g. a Thanos store down) or, with
+    /// --scrape, samples dropped past --max-samples. By default it makes a
+    /// passing SLO inconclusive.
     #[arg(long)]
     pub allow_partial: bool,
 }
@@ -470,9 +475,12 @@ pub struct VerifyArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Load test")]
 pub struct RunWindowArgs {
-    /// How long the load test is expected to take, for the progress line on
-    /// a terminal (elapsed and remaining); the window is always the time
-    /// the command actually ran.
+    /// How long the load test is expected to take.
+    ///
+    /// The progress line on a terminal shows the time remaining; a command
+    /// that ends before nine tenths of it was cut short, and passing SLOs
+    /// become inconclusive. The window is always the time the command
+    /// actually ran.
     #[arg(long, value_name = "DURATION")]
     pub expect: Option<String>,
 
