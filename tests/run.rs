@@ -473,7 +473,7 @@ fn sigterm_is_passed_to_the_load_test_whose_run_then_does_not_count() {
         "an interrupted load test proves nothing: {stderr}"
     );
     assert!(
-        stderr.contains("the load test was interrupted (SIGTERM passed on to it)"),
+        stderr.contains("the load test was interrupted by SIGTERM"),
         "{stderr}"
     );
 }
@@ -714,12 +714,18 @@ fn ctrl_c_on_a_terminal_ends_the_load_test_once_and_the_window_is_judged() {
                 "--output",
                 report.to_str().expect("UTF-8"),
             ],
-            "trap 'echo got-int; exit 130' INT; for i in $(seq 1 300); do sleep 0.1; done",
+            // Like Locust, the load test stops cleanly (exit 0) on Ctrl-C.
+            "trap 'echo got-int; exit 0' INT; for i in $(seq 1 300); do sleep 0.1; done",
         ),
         &[(Duration::from_secs(4), b"\x03")],
         Duration::from_secs(40),
     );
-    assert_eq!(result.code, Some(2), "{}", result.screen);
+    assert_eq!(
+        result.code,
+        Some(2),
+        "a run cut short by Ctrl-C proves nothing: {}",
+        result.screen
+    );
     assert_eq!(
         result.screen.matches("got-int").count(),
         1,
@@ -728,10 +734,40 @@ fn ctrl_c_on_a_terminal_ends_the_load_test_once_and_the_window_is_judged() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("written")).expect("JSON");
-    assert_eq!(json["command"]["exit_code"], 130, "{json}");
+    assert_eq!(json["command"]["exit_code"], 0, "{json}");
+    assert_eq!(json["command"]["interrupted_by"], libc::SIGINT, "{json}");
     assert_eq!(json["slos"][0]["verdict"], "pass", "{json}");
     let seconds = json["window"]["seconds"].as_f64().expect("seconds");
     assert!((3.5..10.0).contains(&seconds), "window of {seconds}s");
+}
+
+#[test]
+fn a_signal_from_another_process_reaches_a_load_test_on_a_terminal() {
+    // On a terminal the load test shares summit-slo's process group; a
+    // SIGTERM sent to summit-slo alone must still reach it, once.
+    let gate = IdleGate::new();
+    let result = run_on_terminal(
+        &gate.args(
+            &[],
+            "trap 'echo got-term; exit 0' TERM; sleep 3; kill -TERM $PPID; for i in $(seq 1 300); do sleep 0.1; done",
+        ),
+        &[],
+        Duration::from_secs(40),
+    );
+    assert_eq!(result.code, Some(2), "{}", result.screen);
+    assert_eq!(
+        result.screen.matches("got-term").count(),
+        1,
+        "{}",
+        result.screen
+    );
+    assert!(
+        result
+            .screen
+            .contains("the load test was interrupted by SIGTERM"),
+        "{}",
+        result.screen
+    );
 }
 
 #[test]

@@ -1,99 +1,153 @@
-//! Job control for the load test, as a shell does it: the command gets a
-//! process group of its own, and when summit-slo runs in the foreground of
-//! a terminal, that group is made the terminal's foreground while the
-//! command runs. The command can then read the terminal and set its modes
-//! (Locust does both on a terminal; a background group is stopped by
-//! SIGTTIN or SIGTTOU instead), and a Ctrl-C reaches the command once,
-//! from the terminal. Signals sent to summit-slo itself are passed on to
-//! the whole group.
+//! Job control for the load test, and who a signal came from.
+//!
+//! On a terminal whose foreground summit-slo holds, the command stays in
+//! summit-slo's process group, so both are in the foreground: the command
+//! can read the terminal and set its modes (Locust does both), and a Ctrl-C
+//! or Ctrl-\ reaches both from the terminal at once. summit-slo then knows
+//! the run was interrupted, even when the command exits 0 as Locust does,
+//! and does not send the signal a second time. A signal another process
+//! sends to summit-slo alone is passed on to the command.
+//!
+//! Elsewhere (CI, a background job) the command gets a process group of its
+//! own, and every signal summit-slo receives is passed on to that group, so
+//! a shell script's children stop with it.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio::process::Command;
 
-/// The terminal lent to the load test; dropping it takes the terminal back.
-pub struct Terminal {
-    /// SIGTTOU's disposition before summit-slo ignored it.
-    previous_ttou: libc::sighandler_t,
-    /// The terminal's modes before the command ran, restored after it: a
-    /// load test that turns echo off and dies leaves the terminal usable.
+/// The signals passed on to the load test.
+pub const FORWARDED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Where the latest delivery of each forwarded signal came from, as
+/// `ORIGIN_*` bits, set by a signal action and taken by [`Job::forward`].
+static ORIGINS: [AtomicU8; FORWARDED.len()] = [const { AtomicU8::new(0) }; FORWARDED.len()];
+
+/// Sent by the kernel: a terminal's Ctrl-C, Ctrl-\ or hangup, which reach
+/// the whole foreground process group.
+const ORIGIN_KERNEL: u8 = 1;
+/// Sent by a process with kill(2), sigqueue(3) or tgkill(2): to summit-slo
+/// alone.
+const ORIGIN_PROCESS: u8 = 2;
+
+/// The load test's place among the processes, for as long as it runs.
+pub struct Job {
+    /// Set when the command shares summit-slo's group on a terminal.
+    terminal: Option<Terminal>,
+}
+
+/// What is changed while the command shares the terminal's foreground
+/// group, and restored when it ends.
+struct Terminal {
+    /// SIGTSTP's disposition before summit-slo ignored it.
+    previous_tstp: libc::sighandler_t,
+    /// The terminal's modes before the command ran: a load test that turns
+    /// echo off and dies leaves the terminal usable.
     modes: Option<libc::termios>,
 }
 
-/// Puts the command in its own process group and, when summit-slo owns
-/// the foreground of the terminal on stdin, arranges for the command to
-/// take it. Returns the lent terminal, to be given back when the command
-/// has ended.
-pub fn prepare(command: &mut Command) -> Option<Terminal> {
-    command.process_group(0);
+/// Places the command (see the module's text) and starts telling apart
+/// where signals come from. Call before spawning it.
+pub fn prepare(command: &mut Command) -> Job {
+    watch_origins();
     // SAFETY: isatty, tcgetpgrp and getpgrp only read process state.
     let in_foreground = unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) == libc::getpgrp() };
-    // Ignored while the terminal is lent: summit-slo, in the background,
-    // may still print progress (with `stty tostop`) and must take the
-    // terminal back, both of which would otherwise stop it.
-    // SAFETY: setting a signal's disposition to SIG_IGN is async-signal-safe
-    // and has no memory effects.
-    let previous_ttou =
-        in_foreground.then(|| unsafe { libc::signal(libc::SIGTTOU, libc::SIG_IGN) });
+    // Ctrl-Z would stop the load test while its window runs on; it is
+    // ignored by the command, and, sharing its group, by summit-slo.
     // SAFETY: the closure runs in the forked child before exec and only
-    // makes async-signal-safe calls: signal, tcsetpgrp, getpid.
+    // calls signal, which is async-signal-safe.
     unsafe {
-        command.pre_exec(move || {
-            if let Some(previous) = previous_ttou {
-                libc::tcsetpgrp(0, libc::getpid());
-                libc::signal(libc::SIGTTOU, previous);
-            }
-            // Ctrl-Z would stop the load test while its window runs on,
-            // and leave the terminal with a stopped group; it is ignored.
+        command.pre_exec(|| {
             libc::signal(libc::SIGTSTP, libc::SIG_IGN);
             Ok(())
         });
     }
-    previous_ttou.map(|previous_ttou| {
-        // SAFETY: tcgetattr writes a termios for the terminal on stdin into
-        // storage of the right size.
-        let modes = unsafe {
-            let mut modes = std::mem::zeroed::<libc::termios>();
-            (libc::tcgetattr(0, &mut modes) == 0).then_some(modes)
-        };
+    if !in_foreground {
+        command.process_group(0);
+        return Job { terminal: None };
+    }
+    // SAFETY: setting a disposition to SIG_IGN has no memory effects;
+    // tcgetattr writes a termios for stdin into storage of its size.
+    let terminal = unsafe {
+        let previous_tstp = libc::signal(libc::SIGTSTP, libc::SIG_IGN);
+        let mut modes = std::mem::zeroed::<libc::termios>();
+        let modes = (libc::tcgetattr(0, &mut modes) == 0).then_some(modes);
         Terminal {
-            previous_ttou,
+            previous_tstp,
             modes,
         }
-    })
+    };
+    Job {
+        terminal: Some(terminal),
+    }
 }
 
-impl Terminal {
-    /// Gives the terminal's foreground to the started command's group;
-    /// the child does the same itself, and whichever runs first wins the
-    /// race against the command's first read of the terminal.
-    pub fn lend_to(&self, pid: i32) {
-        // SAFETY: tcsetpgrp on stdin with the child's group has no memory
-        // effects; SIGTTOU is ignored.
+impl Job {
+    /// Passes `signal`, just received, on to the command `pid` unless the
+    /// command received it too, from the terminal.
+    pub fn forward(&self, pid: i32, signal: i32) {
+        let origin = FORWARDED
+            .iter()
+            .position(|forwarded| *forwarded == signal)
+            .map_or(0, |index| ORIGINS[index].swap(0, Ordering::SeqCst));
+        // SAFETY: kill(2) on a child this process started (or its group),
+        // with a valid signal number, has no memory effects.
         unsafe {
-            libc::tcsetpgrp(0, pid);
+            match &self.terminal {
+                None => {
+                    libc::kill(-pid, signal);
+                }
+                Some(_) if origin == ORIGIN_KERNEL => {}
+                // From another process, or both a terminal's signal and
+                // another process's (the command has only the first), or
+                // of unknown origin: better twice than never.
+                Some(_) => {
+                    libc::kill(pid, signal);
+                }
+            }
         }
     }
 }
 
-impl Drop for Terminal {
+impl Drop for Job {
     fn drop(&mut self) {
-        // SAFETY: as above; SIGTTOU is still ignored while the foreground
-        // is taken back, then restored.
+        let Some(terminal) = &self.terminal else {
+            return;
+        };
+        // SAFETY: tcsetattr with modes read from the same terminal, and
+        // restoring a disposition read earlier, have no memory effects.
         unsafe {
-            libc::tcsetpgrp(0, libc::getpgrp());
-            if let Some(modes) = &self.modes {
+            if let Some(modes) = &terminal.modes {
                 libc::tcsetattr(0, libc::TCSADRAIN, modes);
             }
-            libc::signal(libc::SIGTTOU, self.previous_ttou);
+            libc::signal(libc::SIGTSTP, terminal.previous_tstp);
         }
     }
 }
 
-/// Sends `signal` to every process in the command's group, as a terminal
-/// would.
-pub fn signal_group(pid: i32, signal: i32) {
-    // SAFETY: kill(2) on the group of a child this process started, with
-    // a valid signal number, has no memory effects.
-    unsafe {
-        libc::kill(-pid, signal);
-    }
+/// Registers, once per process, an action that records where each
+/// forwarded signal came from. It runs beside tokio's own handler, which
+/// only wakes the task that calls [`Job::forward`], so the origin is
+/// recorded before it is read.
+fn watch_origins() {
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        for (index, signal) in FORWARDED.into_iter().enumerate() {
+            let action = move |info: &libc::siginfo_t| {
+                let origin = if info.si_code == libc::SI_KERNEL {
+                    ORIGIN_KERNEL
+                } else {
+                    ORIGIN_PROCESS
+                };
+                ORIGINS[index].fetch_or(origin, Ordering::SeqCst);
+            };
+            // SAFETY: the action is async-signal-safe: it reads the siginfo
+            // and updates an atomic, nothing else.
+            let registered = unsafe { signal_hook_registry::register_sigaction(signal, action) };
+            if let Err(error) = registered {
+                tracing::warn!(signal, %error, "cannot tell where signals come from");
+            }
+        }
+    });
 }

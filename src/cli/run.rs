@@ -219,16 +219,13 @@ async fn run_command(
             .map_err(|error| Stop::new(format!("cannot pass stderr to the load test: {error}")))?;
         command.stdout(std::process::Stdio::from(stderr));
     }
-    let terminal = job::prepare(&mut command);
+    let job = job::prepare(&mut command);
 
     let started = now_millis();
     let mut child = command
         .spawn()
         .map_err(|error| Stop::new(format!("cannot start '{program}': {error}")))?;
     let pid = child.id().map(|pid| pid as i32);
-    if let (Some(terminal), Some(pid)) = (&terminal, pid) {
-        terminal.lend_to(pid);
-    }
 
     let (stop_scraping, scraping_stopped) = tokio::sync::watch::channel(false);
     let scraper = scraping.map(|(targets, interval, max_samples)| {
@@ -249,9 +246,9 @@ async fn run_command(
         })
     });
 
-    let waited = wait_forwarding_signals(&mut child, pid, started, expected).await;
+    let waited = wait_forwarding_signals(&mut child, (&job, pid), started, expected).await;
     let ended = now_millis();
-    drop(terminal);
+    drop(job);
     let (status, interrupted_by) = waited?;
     let _ = stop_scraping.send(true);
     let scraped = match scraper {
@@ -281,12 +278,12 @@ async fn run_command(
     Ok((run, engine, report))
 }
 
-/// Waits for the child, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to
-/// its process group and printing progress on a terminal. Returns its
-/// status and the first signal passed on, if any.
+/// Waits for the child, passing on SIGINT, SIGTERM, SIGHUP and SIGQUIT as
+/// `job` decides, and printing progress on a terminal. Returns its status
+/// and the first of those signals received, if any.
 async fn wait_forwarding_signals(
     child: &mut tokio::process::Child,
-    pid: Option<i32>,
+    (job, pid): (&job::Job, Option<i32>),
     started: Timestamp,
     expected: Option<Duration>,
 ) -> Result<(std::process::ExitStatus, Option<i32>), Stop> {
@@ -297,12 +294,10 @@ async fn wait_forwarding_signals(
     let mut quit = signal(SignalKind::quit()).map_err(Stop::new)?;
     let mut interrupted_by = None;
     let mut forward = |number: i32, name: &str| {
-        eprintln!(
-            "summit-slo: passing {name} to the load test; its run will not count as complete"
-        );
+        eprintln!("summit-slo: the load test got {name}; its run will not count as complete");
         interrupted_by.get_or_insert(number);
         if let Some(pid) = pid {
-            job::signal_group(pid, number);
+            job.forward(pid, number);
         }
     };
     let show_progress = std::io::stderr().is_terminal();

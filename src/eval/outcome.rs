@@ -317,8 +317,8 @@ pub struct CommandRun {
     /// True when `--allow-command-failure` let a non-zero exit be judged
     /// as if it had succeeded.
     pub failure_allowed: bool,
-    /// The signal summit-slo received and passed on to the command, which
-    /// then ended early.
+    /// The signal that interrupted the command while it ran: received by
+    /// summit-slo and passed on, or sent to both by the terminal (Ctrl-C).
     pub interrupted_by: Option<i32>,
     /// How long the command was expected to run (`--expect`).
     pub expected: Option<Duration>,
@@ -366,7 +366,7 @@ impl CommandRun {
         let took = crate::time::format_duration(self.took());
         if let Some(signal) = self.interrupted_by {
             return Some(format!(
-                "the load test was interrupted ({} passed on to it) after {took}",
+                "the load test was interrupted by {} after {took}",
                 signal_name(signal)
             ));
         }
