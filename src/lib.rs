@@ -14,6 +14,7 @@ pub mod grafana;
 pub mod http;
 pub mod prometheus;
 pub mod report;
+pub mod rules;
 pub mod serve;
 pub mod spec;
 pub mod time;

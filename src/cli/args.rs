@@ -101,6 +101,10 @@ pub enum Command {
         after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml"
     )]
     Validate(ValidateArgs),
+    /// Print Prometheus recording and alerting rules for the SLOs:
+    /// burn-rate alerts for error budgets, threshold alerts for the rest.
+    #[command(after_help = RULES_EXAMPLES)]
+    Rules(RulesArgs),
     /// Post a Grafana annotation: a deploy marker at a moment, or a region.
     #[command(after_help = ANNOTATE_EXAMPLES)]
     Annotate(Box<AnnotateArgs>),
@@ -113,6 +117,13 @@ pub enum Command {
     #[command(after_help = GATE_EXAMPLES)]
     Gate(GateCommandArgs),
 }
+
+const RULES_EXAMPLES: &str = "Examples:
+  # Rules for every SLO, for Prometheus' rule_files:
+  summit-slo rules --output /etc/prometheus/rules/summit-slo.rules.yml
+
+  # In CI: fail when the checked-in rules no longer match the SLO files:
+  summit-slo rules --check prometheus/summit-slo.rules.yml";
 
 const SERVE_EXAMPLES: &str = "Examples:
   # Keep the gate on this machine; Alertmanager posts to http://127.0.0.1:9465/webhook/alertmanager:
@@ -597,6 +608,47 @@ pub struct CompileArgs {
     /// Compare with the files in DIR and exit 1 listing any that are stale.
     #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "queries",
           help_heading = "Output")]
+    pub check: Option<PathBuf>,
+}
+
+/// `summit-slo rules`.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The window a threshold SLO's value is recorded over (gauges,
+    /// counters, means, hand-written queries).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        help_heading = "Rules"
+    )]
+    pub threshold_window: String,
+
+    /// How long a threshold SLO's objective must be missed before its alert
+    /// fires.
+    #[arg(
+        long = "threshold-for",
+        value_name = "DURATION",
+        default_value = "5m",
+        help_heading = "Rules"
+    )]
+    pub threshold_for: String,
+
+    /// Write the rules to FILE instead of stdout.
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        help_heading = "Output",
+        conflicts_with = "check"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Compare with FILE and exit 1 when it no longer matches the SLO files.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub check: Option<PathBuf>,
 }
 

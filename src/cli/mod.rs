@@ -9,6 +9,7 @@ mod args;
 mod compile;
 mod deliver;
 mod job;
+mod rules;
 mod run;
 mod select;
 mod serve;
@@ -132,6 +133,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run_compile(args),
         Command::Validate(args) => compile::run_validate(args),
+        Command::Rules(args) => rules::run_rules(args),
         Command::Annotate(args) => annotate::run_annotate(*args),
         Command::Serve(args) => serve::run_serve(*args),
         Command::Gate(args) => serve::run_gate(args),

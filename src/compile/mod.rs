@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-pub use query::{IndicatorQueries, Query, QueryContext, common_spellings, indicator_queries};
+pub use query::{
+    IndicatorQueries, Query, QueryContext, common_spellings, indicator_queries, le_matcher,
+};
 
 use crate::spec::{Indicator, LatencyTarget, Objective, Slo, Unit};
 use crate::time::format_duration;

@@ -317,7 +317,7 @@ fn series_counted(series: &Selector, range: Duration) -> Expr {
 /// Matches a bucket edge by number: the server's own spellings when known,
 /// else the spellings Prometheus 2 (`1`) and 3 (`1.0`) and Go's exponent
 /// form (`1e+00`) give the same edge.
-fn le_matcher(bound: f64, spellings: Option<&[String]>) -> Matcher {
+pub fn le_matcher(bound: f64, spellings: Option<&[String]>) -> Matcher {
     let alternatives: Vec<String> = match spellings {
         Some(spellings) => spellings
             .iter()

@@ -39,7 +39,8 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("fixtures").join(format!("{name}.om"))
 }
 
-fn require(binary: &str) {
+/// Fails the test, saying how to install it, when `binary` is not on PATH.
+pub fn require(binary: &str) {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()))
         .unwrap_or(false);
