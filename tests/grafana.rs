@@ -717,25 +717,6 @@ fn annotate_writes_markers_and_regions_once_and_refuses_seconds() {
     );
 }
 
-/// Serves one fixed exposition on loopback until the test ends.
-fn static_metrics(text: &'static str) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback binds");
-    let address = listener.local_addr().expect("bound");
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buffer = [0u8; 4096];
-            let _ = stream.read(&mut buffer);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                text.len()
-            );
-        }
-    });
-    format!("http://{address}/metrics")
-}
-
 #[test]
 fn run_annotates_the_load_tests_own_window() {
     let grafana = Grafana::start(TOKEN);
@@ -750,7 +731,7 @@ slos:
     );
     let target = format!(
         "summit-api={}",
-        static_metrics("# TYPE summit_queue_depth gauge\nsummit_queue_depth 3\n")
+        support::static_metrics("# TYPE summit_queue_depth gauge\nsummit_queue_depth 3\n")
     );
     let mut command = binary();
     without_ci(&mut command);

@@ -98,7 +98,7 @@ pub enum Command {
     /// Check SLO files without querying anything; exit 0 when valid, 3
     /// when not.
     #[command(
-        after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml"
+        after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml\n  summit-slo validate --preflight --prometheus http://prometheus:9090"
     )]
     Validate(ValidateArgs),
     /// Print Prometheus recording and alerting rules for the SLOs:
@@ -676,6 +676,18 @@ pub struct ValidateArgs {
         hide_env_values = true
     )]
     pub scrape_interval: Option<String>,
+
+    /// Also ask Prometheus whether every selector the SLOs read matches a
+    /// series now; exit 3 naming each that does not.
+    ///
+    /// Run it before a load test: a misspelt metric or label would end the
+    /// test as no_data. A counter of one outcome (errors, dead letters) that
+    /// has not counted yet passes when its metric exists.
+    #[arg(long, help_heading = "Preflight")]
+    pub preflight: bool,
+
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
 }
 
 /// `summit-slo annotate`.

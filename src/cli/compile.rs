@@ -63,6 +63,9 @@ pub fn run_validate(args: ValidateArgs) -> u8 {
             return stop.code;
         }
     };
+    if args.preflight {
+        return run_preflight(&args, &slos);
+    }
     let services: BTreeSet<&str> = slos.iter().map(|slo| slo.service.as_str()).collect();
     let plural = |count: usize, word: &str| {
         if count == 1 {
@@ -238,4 +241,57 @@ fn leftovers(directory: &Path, listings: &BTreeMap<String, String>) -> Vec<PathB
         .collect();
     found.sort();
     found
+}
+
+/// Runs `validate --preflight` on loaded, compiled SLOs: exit 0 when every
+/// selector matches, 3 when one does not or the server cannot be asked.
+fn run_preflight(args: &ValidateArgs, slos: &[Slo]) -> u8 {
+    let checked = super::source::client_config(&args.prometheus)
+        .map_err(Stop::new)
+        .and_then(|config| crate::prometheus::Client::new(config).map_err(Stop::new))
+        .and_then(|client| {
+            let runtime = super::verify::runtime()?;
+            runtime
+                .block_on(super::preflight::preflight(&client, slos))
+                .map_err(|error| {
+                    Stop::new(format!(
+                        "preflight cannot ask {}: {error}",
+                        super::source::redact_url(client.url().as_str())
+                    ))
+                })
+        });
+    let report = match checked {
+        Ok(report) => report,
+        Err(stop) => {
+            stop.print();
+            return stop.code;
+        }
+    };
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    for missing in &report.missing {
+        eprintln!("error: {missing}");
+    }
+    let line = if report.missing.is_empty() {
+        format!(
+            "ok: {} selectors of {} SLOs match series now\n",
+            report.matched,
+            slos.len()
+        )
+    } else {
+        format!(
+            "preflight failed: {} of {} selectors match no series\n",
+            report.missing.len(),
+            report.matched + report.missing.len()
+        )
+    };
+    if let Err(message) = write_stdout(&line) {
+        return fail(message);
+    }
+    if report.missing.is_empty() {
+        0
+    } else {
+        EXIT_CANNOT_RUN
+    }
 }

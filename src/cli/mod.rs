@@ -9,6 +9,7 @@ mod args;
 mod compile;
 mod deliver;
 mod job;
+mod preflight;
 mod rules;
 mod run;
 mod select;

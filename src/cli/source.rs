@@ -106,7 +106,7 @@ pub(super) fn read_token(path: &Path) -> Result<String, String> {
 }
 
 /// A URL with any password replaced, for messages.
-fn redact_url(text: &str) -> String {
+pub(super) fn redact_url(text: &str) -> String {
     match Url::parse(text) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("redacted"));

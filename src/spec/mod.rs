@@ -186,6 +186,46 @@ impl Indicator {
         }
     }
 
+    /// The series the indicator reads, each with its metric name, for
+    /// checking that they exist before a load test. A hand-written query
+    /// reads what its text names, which this does not list.
+    pub fn series_reads(&self) -> Vec<SeriesRead> {
+        let read = |metric: &str, selector: &Selector, may_be_unborn: bool| SeriesRead {
+            selector: Selector {
+                metric: Some(metric.to_string()),
+                matchers: selector.matchers.clone(),
+            },
+            may_be_unborn,
+        };
+        let named = |series: &Selector, may_be_unborn: bool| SeriesRead {
+            selector: series.clone(),
+            may_be_unborn,
+        };
+        match self {
+            Self::Latency(latency) => vec![
+                read(
+                    &format!("{}_bucket", latency.histogram),
+                    &latency.selector,
+                    false,
+                ),
+                read(
+                    &format!("{}_count", latency.histogram),
+                    &latency.selector,
+                    false,
+                ),
+            ],
+            Self::Rate(counter) => vec![read(&counter.counter, &counter.selector, false)],
+            Self::Increase(counter) => vec![read(&counter.counter, &counter.selector, true)],
+            Self::Gauge(gauge) => vec![read(&gauge.metric, &gauge.selector, false)],
+            Self::Ratio(ratio) => vec![named(&ratio.numerator, true), named(&ratio.total, false)],
+            Self::Mean(mean) => vec![
+                read(&mean.sum, &mean.selector, false),
+                read(&mean.count, &mean.selector, false),
+            ],
+            Self::Promql(_) => Vec::new(),
+        }
+    }
+
     /// What one event is called in messages ("observations", "requests").
     pub fn event_noun(&self) -> &'static str {
         match self {
@@ -196,6 +236,16 @@ impl Indicator {
             Self::Promql(_) => "events",
         }
     }
+}
+
+/// One selection of series an indicator reads.
+#[derive(Debug, Clone)]
+pub struct SeriesRead {
+    /// The series, with the metric name set.
+    pub selector: Selector,
+    /// True for a counter of one outcome (errors, dead letters), which does
+    /// not exist until it first counts: no series is then the good case.
+    pub may_be_unborn: bool,
 }
 
 /// A classic histogram and what to read from it.

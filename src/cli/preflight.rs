@@ -1,0 +1,175 @@
+//! `summit-slo validate --preflight`: before a load test, ask Prometheus
+//! whether every selector the selected SLOs read matches a series now. A
+//! misspelt metric or label would otherwise cost a whole load test and end
+//! as `no_data`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::compile::expr;
+use crate::prometheus::{Client, QueryError, ResultData};
+use crate::spec::diagnostic::did_you_mean;
+use crate::spec::{Indicator, SeriesRead, Slo, fill_template};
+
+/// How far back metric names are listed for "did you mean".
+const NAMES_SINCE: Duration = Duration::from_secs(3_600);
+
+/// One selector to check, and the SLOs that read it.
+struct Check {
+    read: SeriesRead,
+    slos: Vec<String>,
+}
+
+/// What the preflight found.
+#[derive(Debug, Default)]
+pub struct Preflight {
+    /// Selectors that matched at least one series.
+    pub matched: usize,
+    /// One line per selector that matched nothing and must.
+    pub missing: Vec<String>,
+    /// Lines that do not fail the check: counters not yet counted, queries
+    /// that could not be taken apart.
+    pub notes: Vec<String>,
+}
+
+/// Checks every selector of `slos` against the server. An error means the
+/// server could not be asked at all.
+pub async fn preflight(client: &Client, slos: &[Slo]) -> Result<Preflight, QueryError> {
+    let mut report = Preflight::default();
+    let checks = collect(slos, &mut report.notes);
+    let now = crate::time::now();
+    let mut names: Option<Vec<String>> = None;
+
+    for check in checks {
+        let text = render(&check.read);
+        if matches(client, &text, now).await? {
+            report.matched += 1;
+            continue;
+        }
+        let metric = check.read.selector.metric.clone().unwrap_or_default();
+        let by = check.slos.join(", ");
+        let family = format!("{{__name__={}}}", quote(&metric));
+        if check.read.may_be_unborn && matches(client, &family, now).await? {
+            report.notes.push(format!(
+                "{text} matches no series yet ({by}); {metric} exists, so this is a counter \
+                 that has not counted yet"
+            ));
+            report.matched += 1;
+            continue;
+        }
+        if names.is_none() {
+            let since = now
+                .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
+                .unwrap_or(now);
+            names = Some(
+                client
+                    .label_values("__name__", "{__name__=~\".+\"}", since, now)
+                    .await?,
+            );
+        }
+        let known: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+        let hint = if known.contains(&metric.as_str()) {
+            format!("{metric} exists, but not with these labels")
+        } else if let Some(close) = did_you_mean(&metric, &known) {
+            format!("no metric {metric}; did you mean {close}?")
+        } else if check.read.may_be_unborn {
+            format!(
+                "no metric {metric}; a counter that only appears with its first event cannot \
+                 be checked before it counts"
+            )
+        } else {
+            format!("no metric {metric}")
+        };
+        report
+            .missing
+            .push(format!("{text} matches no series ({by}): {hint}"));
+    }
+    Ok(report)
+}
+
+/// The selectors to check, each once, in the order the SLOs read them.
+fn collect(slos: &[Slo], notes: &mut Vec<String>) -> Vec<Check> {
+    let mut checks: Vec<Check> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for slo in slos {
+        let indicators = std::iter::once(&slo.indicator).chain(
+            slo.requires
+                .iter()
+                .map(|precondition| &precondition.indicator),
+        );
+        for indicator in indicators {
+            for read in reads(slo, indicator, notes) {
+                let text = render(&read);
+                match index.get(&text) {
+                    Some(&at) => {
+                        let check = &mut checks[at];
+                        if !check.slos.contains(&slo.id()) {
+                            check.slos.push(slo.id());
+                        }
+                        // Required by one SLO is required.
+                        check.read.may_be_unborn &= read.may_be_unborn;
+                    }
+                    None => {
+                        index.insert(text, checks.len());
+                        checks.push(Check {
+                            read,
+                            slos: vec![slo.id()],
+                        });
+                    }
+                }
+            }
+        }
+    }
+    checks
+}
+
+/// The series an indicator reads; for a hand-written query, the selectors
+/// in its text, when it stays within the subset summit-slo can take apart.
+fn reads(slo: &Slo, indicator: &Indicator, notes: &mut Vec<String>) -> Vec<SeriesRead> {
+    let Indicator::Promql(promql) = indicator else {
+        return indicator.series_reads();
+    };
+    let parsed = fill_template(&promql.query, "5m", &promql.selector, &slo.service)
+        .ok()
+        .and_then(|text| expr::parse(&text).ok());
+    match parsed {
+        Some(plan) => plan
+            .selectors()
+            .into_iter()
+            .filter(|selector| selector.metric.is_some())
+            .map(|selector| SeriesRead {
+                selector: selector.clone(),
+                may_be_unborn: false,
+            })
+            .collect(),
+        None => {
+            notes.push(format!(
+                "{}: its query is not checked (outside the PromQL subset summit-slo reads)",
+                slo.id()
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// True when `selector` matches at least one series at `now`.
+async fn matches(
+    client: &Client,
+    selector: &str,
+    now: jiff::Timestamp,
+) -> Result<bool, QueryError> {
+    let answer = client.query(&format!("count({selector})"), now).await?;
+    Ok(match answer.data {
+        ResultData::Vector(samples) => !samples.is_empty(),
+        ResultData::Scalar(_) | ResultData::String(_) | ResultData::Matrix(_) => true,
+    })
+}
+
+fn render(read: &SeriesRead) -> String {
+    let selector = &read.selector;
+    selector.render(selector.metric.as_deref().unwrap_or_default(), &[])
+}
+
+fn quote(text: &str) -> String {
+    format!("\"{}\"", crate::spec::selector::escape_label_value(text))
+}
