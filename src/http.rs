@@ -6,19 +6,71 @@ use std::time::Duration;
 
 use url::Url;
 
+/// How TLS connections are verified and which certificate the client shows.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// PEM certificates of authorities trusted besides the system's.
+    pub ca_pem: Option<Vec<u8>>,
+    /// A PEM client certificate followed by its private key, for servers
+    /// that ask for one (mutual TLS).
+    pub identity_pem: Option<Vec<u8>>,
+    /// Accept any server certificate. Only for a test server; it gives up
+    /// knowing who answers.
+    pub insecure_skip_verify: bool,
+}
+
 /// Builds the HTTP client every outgoing request goes through.
 pub fn build_client() -> Result<reqwest::Client, String> {
+    build_client_with(&TlsSettings::default())
+}
+
+/// Builds the HTTP client with TLS settings of its own.
+pub fn build_client_with(tls: &TlsSettings) -> Result<reqwest::Client, String> {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Another part of the process may have installed one already; either
         // is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .user_agent(concat!("summit-slo/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(pem) = &tls.ca_pem {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|error| format!("the CA file holds no usable PEM certificate: {error}"))?;
+        if certificates.is_empty() {
+            return Err("the CA file holds no PEM certificate".to_string());
+        }
+        builder = builder.tls_certs_merge(certificates);
+    }
+    if let Some(pem) = &tls.identity_pem {
+        let identity = reqwest::Identity::from_pem(pem).map_err(|error| {
+            format!("the client certificate and key are not a usable PEM pair: {error}")
+        })?;
+        builder = builder.identity(identity);
+    }
+    if tls.insecure_skip_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    builder
         .build()
-        .map_err(|error| format!("cannot set up HTTP: {error}"))
+        .map_err(|error| format!("cannot set up HTTP: {}", describe_build_error(error)))
+}
+
+/// A client-building error and its causes on one line.
+fn describe_build_error(error: reqwest::Error) -> String {
+    with_causes(&error)
+}
+
+/// An error followed by each of its causes, on one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut detail = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    detail
 }
 
 /// Takes `user:password@` out of `url` and returns them decoded, to be sent
@@ -44,14 +96,7 @@ pub fn take_credentials(url: &mut Url) -> Option<(String, String)> {
 /// The error and its causes on one line, without the URL (which may be
 /// long; callers name the server themselves).
 pub fn describe_error(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        detail = format!("{detail}: {cause}");
-        source = cause.source();
-    }
-    detail
+    with_causes(&error.without_url())
 }
 
 /// `base`'s path with `path` appended, and no query.

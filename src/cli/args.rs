@@ -100,7 +100,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml\n  summit-slo validate --preflight --prometheus http://prometheus:9090"
     )]
-    Validate(ValidateArgs),
+    Validate(Box<ValidateArgs>),
     /// Print Prometheus recording and alerting rules for the SLOs:
     /// burn-rate alerts for error budgets, threshold alerts for the rest.
     #[command(after_help = RULES_EXAMPLES)]
@@ -253,6 +253,92 @@ pub struct PrometheusArgs {
         hide_env_values = true
     )]
     pub prometheus_token_file: Option<PathBuf>,
+
+    /// A user name for basic auth; the password comes from
+    /// SUMMIT_SLO_PROMETHEUS_PASSWORD or --prometheus-password-file.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "SUMMIT_SLO_PROMETHEUS_USER",
+        hide_env_values = true
+    )]
+    pub prometheus_user: Option<String>,
+
+    /// A file holding the basic-auth password for --prometheus-user.
+    ///
+    /// Or set SUMMIT_SLO_PROMETHEUS_PASSWORD. Passwords are never read from
+    /// the command line.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_PROMETHEUS_PASSWORD_FILE",
+        hide_env_values = true
+    )]
+    pub prometheus_password_file: Option<PathBuf>,
+
+    /// A header sent with every request, as NAME=VALUE (repeatable), e.g.
+    /// X-Scope-OrgID=team-a for a Mimir or Cortex tenant.
+    ///
+    /// In SUMMIT_SLO_PROMETHEUS_HEADERS, one per line. Values are never
+    /// printed. Credentials belong in the token or basic-auth settings, so
+    /// Authorization is refused here.
+    #[arg(
+        long = "header",
+        value_name = "NAME=VALUE",
+        env = "SUMMIT_SLO_PROMETHEUS_HEADERS",
+        hide_env_values = true,
+        value_delimiter = '\n'
+    )]
+    pub headers: Vec<String>,
+
+    /// A PEM file of certificate authorities to trust besides the system's.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_PROMETHEUS_CA_FILE",
+        hide_env_values = true
+    )]
+    pub ca_file: Option<PathBuf>,
+
+    /// A PEM client certificate, for servers that require one (with
+    /// --client-key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_PROMETHEUS_CLIENT_CERT",
+        hide_env_values = true,
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+
+    /// The PEM private key of --client-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SUMMIT_SLO_PROMETHEUS_CLIENT_KEY",
+        hide_env_values = true,
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
+
+    /// Accept any server certificate: only for a test server, as it gives
+    /// up knowing who answers.
+    #[arg(
+        long,
+        env = "SUMMIT_SLO_PROMETHEUS_INSECURE_SKIP_VERIFY",
+        hide_env_values = true
+    )]
+    pub insecure_skip_verify: bool,
+
+    /// Thanos' deduplication of replicas: send dedup=true or dedup=false with
+    /// every query [default: not sent, the querier's own default].
+    #[arg(
+        long,
+        value_name = "BOOL",
+        env = "SUMMIT_SLO_DEDUP",
+        hide_env_values = true
+    )]
+    pub dedup: Option<bool>,
 
     /// Time allowed for one query attempt; also sent as the query's timeout.
     #[arg(

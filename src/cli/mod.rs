@@ -133,7 +133,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Verify(args) => verify::run(*args),
         Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run_compile(args),
-        Command::Validate(args) => compile::run_validate(args),
+        Command::Validate(args) => compile::run_validate(*args),
         Command::Rules(args) => rules::run_rules(args),
         Command::Annotate(args) => annotate::run_annotate(*args),
         Command::Serve(args) => serve::run_serve(*args),

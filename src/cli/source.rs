@@ -59,10 +59,87 @@ pub fn client_config(args: &PrometheusArgs) -> Result<ClientConfig, String> {
         args.prometheus_token_file.as_deref(),
         "bearer token",
     )?;
-    if config.bearer_token.is_some() && !config.url.username().is_empty() {
-        return Err("the URL has user:password and a bearer token is set; give one".to_string());
+    if let Some(user) = &args.prometheus_user {
+        let password = secret(
+            "SUMMIT_SLO_PROMETHEUS_PASSWORD",
+            args.prometheus_password_file.as_deref(),
+            "password",
+        )?
+        .ok_or(
+            "--prometheus-user needs SUMMIT_SLO_PROMETHEUS_PASSWORD or --prometheus-password-file",
+        )?;
+        config.basic_auth = Some((user.clone(), password));
+    } else if args.prometheus_password_file.is_some()
+        || std::env::var_os("SUMMIT_SLO_PROMETHEUS_PASSWORD").is_some()
+    {
+        return Err("a Prometheus password is set without --prometheus-user".to_string());
     }
+    let basic = config.basic_auth.is_some() || !config.url.username().is_empty();
+    if config.bearer_token.is_some() && basic {
+        return Err("basic auth and a bearer token are both set for Prometheus; give one".into());
+    }
+    if config.basic_auth.is_some() && !config.url.username().is_empty() {
+        return Err("the URL has user:password and --prometheus-user is set; give one".into());
+    }
+    config.headers = headers(&args.headers)?;
+    config.tls = tls_settings(args)?;
+    config.dedup = args.dedup;
     Ok(config)
+}
+
+/// `NAME=VALUE` pairs, checked to be valid HTTP headers that do not carry
+/// credentials. Values never appear in messages.
+fn headers(texts: &[String]) -> Result<Vec<(String, String)>, String> {
+    texts
+        .iter()
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| {
+            // The text is not echoed: a value may be a secret.
+            let (name, value) = text.split_once('=').ok_or_else(|| {
+                "a --header is not NAME=VALUE; write e.g. X-Scope-OrgID=team-a".to_string()
+            })?;
+            let name = name.trim();
+            reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("--header name '{name}' is not a valid HTTP header name"))?;
+            if name.eq_ignore_ascii_case("authorization") {
+                return Err(
+                    "--header Authorization is refused: set SUMMIT_SLO_PROMETHEUS_TOKEN,                      --prometheus-token-file or --prometheus-user instead, which keep the                      secret out of the command line"
+                        .to_string(),
+                );
+            }
+            reqwest::header::HeaderValue::from_str(value.trim()).map_err(|_| {
+                format!("--header {name}: the value holds characters a header cannot carry")
+            })?;
+            Ok((name.to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The TLS files, read now so a missing one stops the run before anything
+/// is judged.
+fn tls_settings(args: &PrometheusArgs) -> Result<crate::http::TlsSettings, String> {
+    let read = |path: &Path, flag: &str| {
+        std::fs::read(path).map_err(|error| format!("{flag} {}: {error}", path.display()))
+    };
+    let ca_pem = args
+        .ca_file
+        .as_deref()
+        .map(|path| read(path, "--ca-file"))
+        .transpose()?;
+    let identity_pem = match (&args.client_cert, &args.client_key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read(cert, "--client-cert")?;
+            pem.push(b'\n');
+            pem.extend(read(key, "--client-key")?);
+            Some(pem)
+        }
+        _ => None,
+    };
+    Ok(crate::http::TlsSettings {
+        ca_pem,
+        identity_pem,
+        insecure_skip_verify: args.insecure_skip_verify,
+    })
 }
 
 /// A token from the environment variable `variable` or from `file`, never

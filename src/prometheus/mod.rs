@@ -41,6 +41,15 @@ pub struct ClientConfig {
     pub deadline: Option<Duration>,
     /// The largest response body accepted.
     pub max_body_bytes: usize,
+    /// Basic auth (user, password), besides credentials in the URL.
+    pub basic_auth: Option<(String, String)>,
+    /// Headers sent with every request (`X-Scope-OrgID` for Mimir and
+    /// Cortex tenants); their values are never shown.
+    pub headers: Vec<(String, String)>,
+    /// TLS trust and the client certificate.
+    pub tls: crate::http::TlsSettings,
+    /// Thanos' `dedup` parameter, sent with every query when set.
+    pub dedup: Option<bool>,
 }
 
 impl ClientConfig {
@@ -56,6 +65,10 @@ impl ClientConfig {
             concurrency: 8,
             deadline: Some(Duration::from_secs(300)),
             max_body_bytes: 64 << 20,
+            basic_auth: None,
+            headers: Vec::new(),
+            tls: crate::http::TlsSettings::default(),
+            dedup: None,
         }
     }
 }
@@ -141,9 +154,13 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, String> {
         let mut config = config;
         // Credentials move into headers so the URL can be shown anywhere.
-        let basic_auth = crate::http::take_credentials(&mut config.url);
+        let in_url = crate::http::take_credentials(&mut config.url);
+        if in_url.is_some() && config.basic_auth.is_some() {
+            return Err("the URL has user:password and basic auth is set as well; give one".into());
+        }
+        let basic_auth = in_url.or_else(|| config.basic_auth.clone());
         Ok(Self {
-            http: crate::http::build_client()?,
+            http: crate::http::build_client_with(&config.tls)?,
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             deadline: config.deadline.map(|deadline| Instant::now() + deadline),
             config: Arc::new(config),
@@ -162,7 +179,7 @@ impl Client {
         query: &str,
         time: jiff::Timestamp,
     ) -> Result<QueryResult, QueryError> {
-        let form = [
+        let mut form = vec![
             ("query", query.to_string()),
             ("time", api_time(time)),
             ("timeout", promql_duration(self.config.query_timeout)),
@@ -170,7 +187,14 @@ impl Client {
             // part of the data; Prometheus ignores the parameter.
             ("partial_response", "false".to_string()),
         ];
+        self.add_dedup(&mut form);
         self.run_query("query", query, &form).await
+    }
+
+    fn add_dedup(&self, form: &mut Vec<(&str, String)>) {
+        if let Some(dedup) = self.config.dedup {
+            form.push(("dedup", dedup.to_string()));
+        }
     }
 
     /// Evaluates `query` at every `step` from `start` to `end`.
@@ -181,7 +205,7 @@ impl Client {
         end: jiff::Timestamp,
         step: Duration,
     ) -> Result<QueryResult, QueryError> {
-        let form = [
+        let mut form = vec![
             ("query", query.to_string()),
             ("start", api_time(start)),
             ("end", api_time(end)),
@@ -189,6 +213,7 @@ impl Client {
             ("timeout", promql_duration(self.config.query_timeout)),
             ("partial_response", "false".to_string()),
         ];
+        self.add_dedup(&mut form);
         self.run_query("query_range", query, &form).await
     }
 
@@ -391,6 +416,13 @@ impl Client {
             Some((user, password)) => request.basic_auth(user, Some(password)),
             None => request,
         };
+        let request = self
+            .config
+            .headers
+            .iter()
+            .fold(request, |request, (name, value)| {
+                request.header(name.as_str(), value.as_str())
+            });
         match &self.config.bearer_token {
             Some(token) => request.bearer_auth(token),
             None => request,

@@ -71,6 +71,109 @@ pub fn static_metrics(text: &'static str) -> String {
     format!("http://{address}/metrics")
 }
 
+/// How to reach a Prometheus behind TLS and basic auth.
+pub struct Secured {
+    /// The CA and the client's certificate and key.
+    pub tls: summit_slo::http::TlsSettings,
+    /// The basic-auth user.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// A throwaway certificate authority, a server certificate for 127.0.0.1
+/// and a client certificate, made with openssl in a temp dir: `ca.crt`,
+/// `server.crt`/`server.key`, `client.crt`/`client.key`.
+pub struct Certificates {
+    directory: tempfile::TempDir,
+}
+
+impl Certificates {
+    /// Makes them (openssl must be installed).
+    pub fn make() -> Self {
+        require("openssl");
+        let directory = tempfile::tempdir().expect("temp dir");
+        let dir = directory.path();
+        std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").expect("written");
+        std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("written");
+        let openssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &key,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.crt",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=summit-slo test CA",
+                ],
+            ]
+            .concat(),
+        );
+        for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/CN=summit-slo")] {
+            let (key_file, request, certificate, extensions) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.crt"),
+                format!("{name}.ext"),
+            );
+            openssl(
+                &[
+                    &["req"][..],
+                    &key,
+                    &["-keyout", &key_file, "-out", &request, "-subj", subject],
+                ]
+                .concat(),
+            );
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &request,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &certificate,
+                "-days",
+                "2",
+                "-extfile",
+                &extensions,
+            ]);
+        }
+        Self { directory }
+    }
+
+    /// A file's path.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.directory.path().join(name)
+    }
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -113,20 +216,39 @@ impl Prometheus {
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{address}']\n"
             ));
         }
-        Self::start_configured(&[], &config, &[])
+        Self::start_configured(&[], &config, &[], None)
     }
 
     /// Starts a Prometheus with `config` and `rules.yml` holding `rules`,
     /// sending alerts at once (a 1s resend delay).
     pub fn start_alerting(config: &str, rules: &str) -> Self {
-        Self::start_configured(&[], config, &[("rules.yml", rules)])
+        Self::start_configured(&[], config, &[("rules.yml", rules)], None)
     }
 
     fn start_with(recordings: &[PathBuf]) -> Self {
-        Self::start_configured(recordings, "global:\n  scrape_interval: 15s\n", &[])
+        Self::start_configured(recordings, "global:\n  scrape_interval: 15s\n", &[], None)
     }
 
-    fn start_configured(recordings: &[PathBuf], config_text: &str, files: &[(&str, &str)]) -> Self {
+    /// Starts Prometheus on the named fixtures behind `web_config` (its
+    /// `--web.config.file`: TLS, client certificates, basic auth), which
+    /// may name files in `certificates`. Readiness is awaited through the
+    /// same TLS, as `ready` describes.
+    pub fn start_secured(fixtures: &[&str], web_config: &str, ready: &Secured) -> Self {
+        let paths: Vec<PathBuf> = fixtures.iter().map(|name| fixture(name)).collect();
+        Self::start_configured(
+            &paths,
+            "global:\n  scrape_interval: 15s\n",
+            &[("web.yml", web_config)],
+            Some(ready),
+        )
+    }
+
+    fn start_configured(
+        recordings: &[PathBuf],
+        config_text: &str,
+        files: &[(&str, &str)],
+        secured: Option<&Secured>,
+    ) -> Self {
         require("prometheus");
         require("promtool");
         let directory = tempfile::tempdir().expect("temp dirs can be created");
@@ -154,7 +276,14 @@ impl Prometheus {
         let port = free_port();
         let log = std::fs::File::create(directory.path().join("prometheus.log"))
             .expect("log file is created");
-        let child = Command::new("prometheus")
+        let mut command = Command::new("prometheus");
+        if secured.is_some() {
+            command.arg(format!(
+                "--web.config.file={}",
+                directory.path().join("web.yml").display()
+            ));
+        }
+        let child = command
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=100y")
@@ -164,14 +293,44 @@ impl Prometheus {
             .stderr(log)
             .spawn()
             .expect("prometheus starts");
+        let scheme = if secured.is_some() { "https" } else { "http" };
         let mut prometheus = Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             port,
             _directory: directory,
         };
-        prometheus.wait_ready();
+        match secured {
+            Some(secured) => prometheus.wait_ready_secured(secured),
+            None => prometheus.wait_ready(),
+        }
         prometheus
+    }
+
+    fn wait_ready_secured(&mut self, secured: &Secured) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let client = summit_slo::http::build_client_with(&secured.tls).expect("a client");
+        let url = format!("{}/-/ready", self.url);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("prometheus exited early with {status}");
+            }
+            let request = client
+                .get(&url)
+                .basic_auth(&secured.user, Some(&secured.password));
+            if runtime
+                .block_on(request.send())
+                .is_ok_and(|response| response.status() == 200)
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("prometheus did not become ready behind TLS within 30s");
     }
 
     fn wait_ready(&mut self) {

@@ -81,7 +81,7 @@ impl Proxy {
         }
     }
 
-    /// The request heads received so far (request line and headers).
+    /// The requests received so far: request line, headers and body.
     pub fn heads(&self) -> Vec<String> {
         self.heads.lock().expect("not poisoned").clone()
     }
@@ -137,7 +137,10 @@ fn serve(
     }
     let mut body = vec![0u8; content_length];
     reader.read_exact(&mut body)?;
-    heads.lock().expect("not poisoned").push(head.concat());
+    heads
+        .lock()
+        .expect("not poisoned")
+        .push(head.concat() + &String::from_utf8_lossy(&body));
 
     let request_line = head.first().cloned().unwrap_or_default();
     let target = request_line
