@@ -252,7 +252,7 @@ slos:
     )[0];
     let options = CompileOptions {
         scrape_interval: Some(Duration::from_secs(60)),
-        le_spellings: None,
+        ..Default::default()
     };
     let error = compile(slo, &window(60), &options).expect_err("one scrape per window");
     assert_eq!(

@@ -41,7 +41,13 @@ fn secured_prometheus(certificates: &Certificates) -> Prometheus {
 fn verify(prometheus: &Prometheus, extra: &[&str], password: &str) -> Run {
     run_command(
         binary()
-            .args(["verify", "--prometheus", &prometheus.url, "--end", WINDOW_END])
+            .args([
+                "verify",
+                "--prometheus",
+                &prometheus.url,
+                "--end",
+                WINDOW_END,
+            ])
             .args(["--format", "json", "--retries", "0"])
             .args(extra)
             .env("SUMMIT_SLO_PROMETHEUS_PASSWORD", password),
@@ -148,7 +154,11 @@ fn connection_settings_are_checked_before_anything_is_judged() {
             None,
             "--header Authorization is refused",
         ),
-        (vec!["--header", "hunter2"], None, "a --header is not NAME=VALUE"),
+        (
+            vec!["--header", "hunter2"],
+            None,
+            "a --header is not NAME=VALUE",
+        ),
         (
             vec!["--ca-file", missing.to_str().expect("UTF-8")],
             None,

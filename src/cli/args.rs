@@ -330,6 +330,20 @@ pub struct PrometheusArgs {
     )]
     pub insecure_skip_verify: bool,
 
+    /// The engine behind the URL, where engines count differently.
+    ///
+    /// victoria-metrics: MetricsQL counts counters born in the window itself
+    /// and does not extrapolate; with the default, such counters would be
+    /// counted twice. Thanos, Mimir and Cortex speak Prometheus' PromQL.
+    #[arg(
+        long,
+        value_name = "ENGINE",
+        default_value = "prometheus",
+        env = "SUMMIT_SLO_ENGINE",
+        hide_env_values = true
+    )]
+    pub engine: crate::compile::Dialect,
+
     /// Thanos' deduplication of replicas: send dedup=true or dedup=false with
     /// every query [default: not sent, the querier's own default].
     #[arg(

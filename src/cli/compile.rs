@@ -104,7 +104,7 @@ fn compile_all(
     let window = fixed_window(length)?;
     let options = CompileOptions {
         scrape_interval,
-        le_spellings: None,
+        ..Default::default()
     };
 
     let mut listings: BTreeMap<String, String> = BTreeMap::new();

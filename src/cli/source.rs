@@ -84,6 +84,7 @@ pub fn client_config(args: &PrometheusArgs) -> Result<ClientConfig, String> {
     config.headers = headers(&args.headers)?;
     config.tls = tls_settings(args)?;
     config.dedup = args.dedup;
+    config.dialect = args.engine;
     Ok(config)
 }
 
@@ -211,7 +212,7 @@ pub fn check_compiles(
     for slo in slos {
         let options = crate::compile::CompileOptions {
             scrape_interval: intervals.for_slo(slo),
-            le_spellings: None,
+            ..Default::default()
         };
         let at = slo.location.position();
         match crate::compile::compile(slo, window, &options) {

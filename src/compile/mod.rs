@@ -30,6 +30,22 @@ pub const MAX_POINTS: u64 = 11_000;
 /// Sustained mode's step when the SLO names none and the window is short.
 const DEFAULT_SUSTAINED_STEP: Duration = Duration::from_secs(60);
 
+/// How the engine's functions count, where engines differ.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dialect {
+    /// Prometheus and the engines built on its PromQL (Thanos, Mimir,
+    /// Cortex): `increase` extrapolates to the window's edges and never
+    /// counts a series' first value, so series born in the window are
+    /// counted by added terms.
+    #[default]
+    Prometheus,
+    /// VictoriaMetrics' MetricsQL: `increase` counts from the last sample
+    /// before the window, without extrapolating, and counts a series born
+    /// in the window from zero itself.
+    #[value(name = "victoria-metrics")]
+    VictoriaMetrics,
+}
+
 /// Facts from outside the spec that change the compiled queries.
 #[derive(Debug, Clone, Default)]
 pub struct CompileOptions {
@@ -39,6 +55,8 @@ pub struct CompileOptions {
     /// For latency thresholds: the `le` spellings the server holds for the
     /// bound, found by asking for the bucket label's values.
     pub le_spellings: Option<Vec<String>>,
+    /// The engine's dialect.
+    pub dialect: Dialect,
 }
 
 /// An SLO's queries for one window.
@@ -162,6 +180,7 @@ pub fn trend(
     slo: &Slo,
     window: &Window,
     scrape_interval: Option<Duration>,
+    dialect: Dialect,
 ) -> Option<SustainedQuery> {
     let length = window.duration();
     let step = Duration::from_millis((length.as_millis() as u64 / 60).max(1000));
@@ -177,6 +196,7 @@ pub fn trend(
         comparator: slo.objective.comparator,
         service: &slo.service,
         le_spellings: None,
+        dialect,
     };
     let start = window
         .start
@@ -207,6 +227,7 @@ pub fn compile(
         comparator: slo.objective.comparator,
         service: &slo.service,
         le_spellings: options.le_spellings.as_deref(),
+        dialect: options.dialect,
     };
     let queries = indicator_queries(&slo.indicator, &context);
     let sustained = slo
@@ -366,6 +387,7 @@ fn compile_sustained(
         comparator: slo.objective.comparator,
         service: &slo.service,
         le_spellings: options.le_spellings.as_deref(),
+        dialect: options.dialect,
     };
     let offset = SignedDuration::try_from(range).expect("a range shorter than the window fits");
     let start = window

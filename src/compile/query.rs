@@ -95,11 +95,19 @@ pub struct QueryContext<'a> {
     /// The `le` spellings to match for a latency threshold, when known from
     /// the server; otherwise the common spellings of the bound.
     pub le_spellings: Option<&'a [String]>,
+    /// How the engine counts.
+    pub dialect: super::Dialect,
 }
 
 /// Builds the queries for an indicator.
 pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> IndicatorQueries {
     let range = context.range;
+    let dialect = context.dialect;
+    let counted = |metric: &str, selector: &Selector, extra: &[Matcher], range: Duration| {
+        counted(metric, selector, extra, range, dialect)
+    };
+    let series_counted =
+        |series: &Selector, range: Duration| series_counted(series, range, dialect);
     let sum = |inner: Expr| Expr::aggregate(AggregateOperator::Sum, context.by, inner);
     match indicator {
         Indicator::Latency(latency) => {
@@ -261,8 +269,19 @@ pub fn indicator_queries(indicator: &Indicator, context: &QueryContext<'_>) -> I
 ///
 /// The last `or` keeps a series born with a single sample, which has no
 /// increase() at all.
-fn counted(metric: &str, selector: &Selector, extra: &[Matcher], range: Duration) -> Expr {
+fn counted(
+    metric: &str,
+    selector: &Selector,
+    extra: &[Matcher],
+    range: Duration,
+    dialect: super::Dialect,
+) -> Expr {
     let over = |function, range| Expr::range(function, metric, selector, extra, range);
+    if dialect == super::Dialect::VictoriaMetrics {
+        // MetricsQL counts a series born in the window from zero itself;
+        // the terms below would count it twice.
+        return over(RangeFunction::Increase, range);
+    }
     let settled = (range / 10).min(Duration::from_secs(60));
     let unseen_since = |before: Duration, length: Duration| {
         Expr::binary(
@@ -302,7 +321,7 @@ fn counted(metric: &str, selector: &Selector, extra: &[Matcher], range: Duration
 }
 
 /// [`counted`] for a selector that names its metric (a ratio's side).
-fn series_counted(series: &Selector, range: Duration) -> Expr {
+fn series_counted(series: &Selector, range: Duration, dialect: super::Dialect) -> Expr {
     let metric = series
         .metric
         .as_deref()
@@ -311,7 +330,7 @@ fn series_counted(series: &Selector, range: Duration) -> Expr {
         metric: None,
         matchers: series.matchers.clone(),
     };
-    counted(metric, &matchers, &[], range)
+    counted(metric, &matchers, &[], range, dialect)
 }
 
 /// Matches a bucket edge by number: the server's own spellings when known,

@@ -83,16 +83,17 @@ pub async fn verify(
                 if options.trend {
                     let interval = options.scrape_intervals.for_slo(&compiled.slo);
                     pending.trend =
-                        compile::trend(&compiled.slo, &options.window, interval).map(|plan| {
-                            let source = source.clone();
-                            let query = plan.clone();
-                            let handle = tokio::spawn(async move {
-                                source
-                                    .range(&query.query, query.start, query.end, query.step)
-                                    .await
+                        compile::trend(&compiled.slo, &options.window, interval, source.dialect())
+                            .map(|plan| {
+                                let source = source.clone();
+                                let query = plan.clone();
+                                let handle = tokio::spawn(async move {
+                                    source
+                                        .range(&query.query, query.start, query.end, query.step)
+                                        .await
+                                });
+                                (plan, handle)
                             });
-                            (plan, handle)
-                        });
                 }
                 Started::Pending(compiled, Box::new(pending))
             }
@@ -163,6 +164,7 @@ async fn plan(slo: &Slo, source: &Source, options: &VerifyOptions) -> Result<Pla
     let mut compile_options = CompileOptions {
         scrape_interval: options.scrape_intervals.for_slo(slo),
         le_spellings: None,
+        dialect: source.dialect(),
     };
     if let Indicator::Latency(latency) = &slo.indicator
         && let LatencyTarget::Under { bound, text } = &latency.target

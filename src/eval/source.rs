@@ -22,6 +22,15 @@ pub enum Source {
 }
 
 impl Source {
+    /// How the source's PromQL counts: the embedded engine counts as
+    /// Prometheus does.
+    pub fn dialect(&self) -> crate::compile::Dialect {
+        match self {
+            Self::Prometheus(client) => client.dialect(),
+            Self::Embedded(_) => crate::compile::Dialect::Prometheus,
+        }
+    }
+
     /// Evaluates a query at one instant.
     pub async fn instant(&self, query: &Query, time: Timestamp) -> Result<QueryResult, QueryError> {
         match self {

@@ -50,6 +50,8 @@ pub struct ClientConfig {
     pub tls: crate::http::TlsSettings,
     /// Thanos' `dedup` parameter, sent with every query when set.
     pub dedup: Option<bool>,
+    /// How the server's PromQL counts, where engines differ.
+    pub dialect: crate::compile::Dialect,
 }
 
 impl ClientConfig {
@@ -69,6 +71,7 @@ impl ClientConfig {
             headers: Vec::new(),
             tls: crate::http::TlsSettings::default(),
             dedup: None,
+            dialect: crate::compile::Dialect::Prometheus,
         }
     }
 }
@@ -166,6 +169,11 @@ impl Client {
             config: Arc::new(config),
             basic_auth,
         })
+    }
+
+    /// How the server's PromQL counts.
+    pub fn dialect(&self) -> crate::compile::Dialect {
+        self.config.dialect
     }
 
     /// The server's URL without credentials.

@@ -41,13 +41,18 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Fails the test, saying how to install it, when `binary` is not on PATH.
 pub fn require(binary: &str) {
+    require_with(binary, "apt-get install -y prometheus");
+}
+
+/// Fails the test when `binary` is not on PATH, naming `install`.
+pub fn require_with(binary: &str, install: &str) {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()))
         .unwrap_or(false);
     assert!(
         found,
-        "{binary} is not installed; the integration tests need a real Prometheus: \
-         run `apt-get install -y prometheus` (scripts/test does this for you)"
+        "{binary} is not installed; the integration tests need it: run `{install}` \
+         (scripts/test does this for you)"
     );
 }
 
@@ -466,6 +471,99 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A running VictoriaMetrics (Debian's `victoria-metrics`) holding fixture
+/// recordings, imported through `/api/v1/import/prometheus`; stopped on
+/// drop.
+pub struct VictoriaMetrics {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41237`.
+    pub url: String,
+    _directory: tempfile::TempDir,
+}
+
+impl VictoriaMetrics {
+    /// Starts it on a fresh data directory and imports the named fixtures.
+    pub fn start(fixtures: &[&str]) -> Self {
+        let texts: Vec<String> = fixtures
+            .iter()
+            .map(|name| std::fs::read_to_string(fixture(name)).expect("fixture is readable"))
+            .collect();
+        Self::start_with_texts(&texts)
+    }
+
+    /// Starts it holding one OpenMetrics recording given as text.
+    pub fn start_with_text(text: &str) -> Self {
+        Self::start_with_texts(&[text.to_string()])
+    }
+
+    fn start_with_texts(texts: &[String]) -> Self {
+        require_with("victoria-metrics", "apt-get install -y victoria-metrics");
+        let directory = tempfile::tempdir().expect("temp dirs can be created");
+        let port = free_port();
+        let log = std::fs::File::create(directory.path().join("victoria-metrics.log"))
+            .expect("log file is created");
+        let child = Command::new("victoria-metrics")
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg(format!(
+                "-storageDataPath={}",
+                directory.path().join("data").display()
+            ))
+            .arg("-retentionPeriod=100y")
+            // Answer queries about the last moments without holding them
+            // back (30s by default, for data still arriving).
+            .arg("-search.latencyOffset=0s")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("victoria-metrics starts");
+        let mut engine = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _directory: directory,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(http_get(port, "/health"), Ok((200, _))) {
+            if let Ok(Some(status)) = engine.child.try_wait() {
+                panic!("victoria-metrics exited early with {status}");
+            }
+            assert!(Instant::now() < deadline, "victoria-metrics did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for text in texts {
+            let (status, body) = http_post(
+                port,
+                "/api/v1/import/prometheus",
+                &[],
+                prometheus_text(text).as_bytes(),
+            )
+            .expect("victoria-metrics answers");
+            assert_eq!(status, 204, "importing a recording: {body}");
+        }
+        let (status, _) = http_get(port, "/internal/force_flush").expect("flushes");
+        assert_eq!(status, 200);
+        engine
+    }
+}
+
+impl Drop for VictoriaMetrics {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An OpenMetrics recording as Prometheus' text format with millisecond
+/// timestamps, which VictoriaMetrics' import reads.
+fn prometheus_text(openmetrics: &str) -> String {
+    let mut text = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines().filter(|line| !line.starts_with('#')) {
+        let (rest, seconds) = line.rsplit_once(' ').expect("a sample with a timestamp");
+        let milliseconds = (seconds.parse::<f64>().expect("a timestamp") * 1000.0).round();
+        text.push_str(&format!("{rest} {milliseconds}\n"));
+    }
+    text
 }
 
 /// A minimal HTTP/1.0 GET over loopback, independent of summit-slo's own
