@@ -899,27 +899,7 @@ fn group_label_on_no_series_is_a_spec_error() {
 /// counted twice.
 #[test]
 fn counter_born_in_window_counts_from_zero() {
-    let mut text = String::new();
-    for step in 0..120 {
-        let time = 1_796_377_805 + 15 * step;
-        text.push_str(&format!(
-            "dead_letters_total{{queue=\"ingest\"}} 17 {time}\n"
-        ));
-        if time >= 1_796_378_705 {
-            text.push_str(&format!(
-                "dead_letters_total{{queue=\"exports\"}} 3 {time}\n"
-            ));
-        }
-        if time >= 1_796_378_420 {
-            text.push_str(&format!("early_total{{pod=\"a\"}} 5000 {time}\n"));
-            // Born 20s into the window, while its target already exported
-            // dead letters of other queues: new, whatever the grace.
-            text.push_str(&format!(
-                "dead_letters_total{{queue=\"startup\"}} 2 {time}\n"
-            ));
-        }
-    }
-    text.push_str("# EOF\n");
+    let text = support::born_counters_recording();
     let directory = tempfile::tempdir().expect("temp dir");
     let recording = directory.path().join("born.om");
     std::fs::write(&recording, text).expect("written");

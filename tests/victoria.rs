@@ -189,24 +189,7 @@ fn counters_born_in_the_window_are_counted_once() {
     // The exports queue gets its first 3 dead letters at 10:05, the startup
     // queue 2 at 10:00:20: five in all. MetricsQL counts new series itself,
     // so the Prometheus dialect's extra terms would count them twice.
-    let mut text = String::new();
-    for step in 0..120 {
-        let time = 1_796_377_805 + 15 * step;
-        text.push_str(&format!(
-            "dead_letters_total{{queue=\"ingest\"}} 17 {time}\n"
-        ));
-        if time >= 1_796_378_705 {
-            text.push_str(&format!(
-                "dead_letters_total{{queue=\"exports\"}} 3 {time}\n"
-            ));
-        }
-        if time >= 1_796_378_420 {
-            text.push_str(&format!(
-                "dead_letters_total{{queue=\"startup\"}} 2 {time}\n"
-            ));
-        }
-    }
-    text.push_str("# EOF\n");
+    let text = support::born_counters_recording();
     let victoria = VictoriaMetrics::start_with_text(&text);
     let slos = SloFiles::new(
         "service: workers\nslos:\n  - name: dead-letters\n    indicator: {increase: {counter: dead_letters_total}}\n    objective: \"== 0\"\n",

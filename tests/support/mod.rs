@@ -838,3 +838,32 @@ impl Drop for Alertmanager {
         let _ = self.child.wait();
     }
 }
+
+/// A recording of dead-letter counters, one there from the start (17 in
+/// `ingest`) and two born in the window: `exports` with 3 at 10:05 and
+/// `startup` with 2 at 10:00:20, while `early_total` appears at 10:00:20 at
+/// 5000. Five dead letters came in the window.
+pub fn born_counters_recording() -> String {
+    let mut text = String::new();
+    for step in 0..120 {
+        let time = 1_796_377_805 + 15 * step;
+        text.push_str(&format!(
+            "dead_letters_total{{queue=\"ingest\"}} 17 {time}\n"
+        ));
+        if time >= 1_796_378_705 {
+            text.push_str(&format!(
+                "dead_letters_total{{queue=\"exports\"}} 3 {time}\n"
+            ));
+        }
+        if time >= 1_796_378_420 {
+            text.push_str(&format!("early_total{{pod=\"a\"}} 5000 {time}\n"));
+            // Born 20s into the window, while its target already exported
+            // dead letters of other queues: new, whatever the grace.
+            text.push_str(&format!(
+                "dead_letters_total{{queue=\"startup\"}} 2 {time}\n"
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    text
+}
