@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy on loopback: requests whose PromQL contains
-//! a marker get a canned fault (a 503, a 400, a hang, a truncated body, a
-//! reply with warnings); everything else is forwarded to a real Prometheus.
+//! a marker get a canned fault (a 503, a 400, a hang, a delay, a dropped
+//! connection, a truncated or endless body, a reply with warnings);
+//! everything else is forwarded to a real Prometheus.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -19,6 +20,13 @@ pub enum Fault {
     Hang,
     /// Announce a body and send only its first half.
     Truncate(String),
+    /// Wait this long, then forward the request as usual.
+    Delay(Duration),
+    /// Close the connection without answering.
+    Drop,
+    /// Answer 200 with a chunked body that never ends: a byte every 100 ms
+    /// until the proxy stops or the client goes away.
+    Endless,
 }
 
 /// A fault for requests whose query contains `marker`; with `times`, only
@@ -183,6 +191,23 @@ fn serve(
                     &body[..body.len() / 2]
                 )?;
                 stream.flush()
+            }
+            Fault::Delay(pause) => {
+                std::thread::sleep(*pause);
+                break;
+            }
+            Fault::Drop => Ok(()),
+            Fault::Endless => {
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )?;
+                while !stop.load(Ordering::Relaxed) {
+                    stream.write_all(b"1\r\n \r\n")?;
+                    stream.flush()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Ok(())
             }
             Fault::Hang => {
                 while !stop.load(Ordering::Relaxed) {
