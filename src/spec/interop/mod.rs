@@ -257,3 +257,243 @@ fn translated_slo(
         location,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::spec::diagnostic::SourceFile;
+    use crate::spec::{GaugeAggregate, Indicator, RatioKind, Slo, load_text};
+
+    const OPENSLO_HEAD: &str = "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: s\nspec:\n  service: checkout\n  budgetingMethod: Occurrences\n";
+
+    fn openslo(indicator: &str, objective: &str) -> String {
+        format!(
+            "{OPENSLO_HEAD}  indicator:\n    spec:\n{indicator}  objectives:\n    - {objective}\n"
+        )
+    }
+
+    fn source(query: &str) -> String {
+        format!("metricSource: {{type: Prometheus, spec: {{query: '{query}'}}}}")
+    }
+
+    fn ratio(numerator: &str, query: &str, total: &str) -> String {
+        format!(
+            "      ratioMetric:\n        {numerator}: {{{}}}\n        total: {{{}}}\n",
+            source(query),
+            source(total)
+        )
+    }
+
+    fn threshold(query: &str) -> String {
+        format!("      thresholdMetric: {{{}}}\n", source(query))
+    }
+
+    fn sloth(sli: &str) -> String {
+        format!(
+            "version: \"prometheus/v1\"\nservice: checkout\nslos:\n  - name: s\n    objective: 99.9\n    sli:\n{sli}"
+        )
+    }
+
+    fn only_slo(text: &str) -> Slo {
+        let loaded = load_text(Path::new("slo.yaml"), text)
+            .unwrap_or_else(|errors| panic!("{:?}\n{text}", errors.diagnostics));
+        loaded.services[0].slos[0].clone()
+    }
+
+    #[test]
+    fn accepted_specs_become_the_native_slo_they_mean() {
+        let errors = "rate(http_requests_total{code=~\"5..\"}[5m])";
+        let total = "sum(rate(http_requests_total[5m]))";
+        let cases = [
+            (
+                "a good ratio's target is a lower bound on the success ratio",
+                openslo(&ratio("good", total, total), "target: 0.999"),
+                "ratio",
+                ">= 99.9%",
+            ),
+            (
+                "a bad ratio's target is an upper bound on the error ratio",
+                openslo(&ratio("bad", errors, total), "targetPercent: 99.95"),
+                "ratio",
+                "<= 0.05%",
+            ),
+            (
+                "a gauge below a bound is judged on its peak",
+                openslo(
+                    &threshold("queue_depth"),
+                    "{op: lt, value: 1000, target: 0.99}",
+                ),
+                "gauge",
+                "< 1000",
+            ),
+            (
+                "a gauge in seconds keeps its unit",
+                openslo(
+                    &threshold("lag_seconds"),
+                    "{op: lte, value: 0.3, target: 0.9}",
+                ),
+                "gauge",
+                "<= 0.3s",
+            ),
+            (
+                "a Sloth objective leaves its error budget",
+                sloth(&format!(
+                    "      events:\n        error_query: sum({})\n        total_query: {}\n",
+                    errors.replace("5m", "{{.window}}"),
+                    total.replace("5m", "{{.window}}")
+                )),
+                "ratio",
+                "<= 0.1%",
+            ),
+            (
+                "a Sloth raw ratio is a hand-written query over the window",
+                sloth(
+                    "      raw: {error_ratio_query: 'sum(rate(e_total[{{.window}}])) / sum(rate(t_total[{{.window}}]))'}\n",
+                ),
+                "promql",
+                "<= 0.1%",
+            ),
+        ];
+        for (why, text, kind, objective) in cases {
+            let slo = only_slo(&text);
+            assert_eq!(slo.indicator.kind(), kind, "{why}");
+            assert_eq!(slo.objective.text, objective, "{why}");
+        }
+    }
+
+    #[test]
+    fn translations_keep_their_parts() {
+        let slo = only_slo(&openslo(
+            &ratio("bad", "x_total{code=\"500\"}", "x_total"),
+            "target: 0.999",
+        ));
+        let Indicator::Ratio(read) = &slo.indicator else {
+            panic!("a ratio: {:?}", slo.indicator)
+        };
+        assert_eq!(read.kind, RatioKind::Errors);
+        assert_eq!(
+            read.numerator.render("x_total", &[]),
+            "x_total{code=\"500\"}"
+        );
+        assert!((slo.objective.limit - 0.001).abs() < 1e-15);
+
+        let slo = only_slo(&openslo(
+            &threshold("users{job=\"locust\"}"),
+            "{op: gte, value: 50, target: 0.99}",
+        ));
+        let Indicator::Gauge(gauge) = &slo.indicator else {
+            panic!("a gauge: {:?}", slo.indicator)
+        };
+        assert_eq!(
+            gauge.aggregate,
+            GaugeAggregate::Min,
+            "the trough for a lower bound"
+        );
+        assert_eq!(gauge.selector.render_matchers(), "{job=\"locust\"}");
+
+        let grouped = only_slo(&sloth(
+            "      events:\n        error_query: sum by (op) (rate(e_total[{{.window}}]))\n        total_query: sum by (op) (rate(t_total[{{.window}}]))\n",
+        ));
+        assert_eq!(grouped.by, ["op"]);
+
+        let windowed = only_slo(
+            &openslo(&ratio("good", "g_total", "t_total"), "target: 0.99").replace(
+                "  budgetingMethod",
+                "  timeWindow: [{duration: 4w, isRolling: true}]\n  budgetingMethod",
+            ),
+        );
+        assert_eq!(windowed.budget_period.as_secs(), 28 * 86_400);
+    }
+
+    #[test]
+    fn refused_specs_name_their_code_and_position() {
+        let total = "sum(rate(t_total[{{.window}}]))";
+        let cases = [
+            (
+                "sum without is outside the subset",
+                sloth(&format!(
+                    "      events:\n        error_query: sum without (pod) (rate(e_total[{{{{.window}}}}]))\n        total_query: {total}\n"
+                )),
+                "spec::sloth::unsupported-query",
+                "sum without",
+            ),
+            (
+                "the two sides grouped differently",
+                sloth(&format!(
+                    "      events:\n        error_query: sum by (op) (rate(e_total[{{{{.window}}}}]))\n        total_query: {total}\n"
+                )),
+                "spec::sloth::grouping-mismatch",
+                total,
+            ),
+            (
+                "a plugin SLI",
+                sloth("      plugin:\n        id: some/plugin\n"),
+                "spec::sloth::plugin",
+                "id: some/plugin",
+            ),
+            (
+                "a Go template other than the window",
+                sloth(&format!(
+                    "      events:\n        error_query: sum(rate(e_total[{{{{.Window}}}}]))\n        total_query: {total}\n"
+                )),
+                "spec::sloth::template",
+                "sum(rate(e_total[{{.Window",
+            ),
+            (
+                "time slices",
+                openslo(&ratio("good", "g_total", "t_total"), "target: 0.99")
+                    .replace("Occurrences", "Timeslices"),
+                "spec::openslo::timeslices",
+                "Timeslices",
+            ),
+            (
+                "a source other than Prometheus",
+                openslo(&ratio("good", "g_total", "t_total"), "target: 0.99").replacen(
+                    "Prometheus",
+                    "Datadog",
+                    1,
+                ),
+                "spec::openslo::not-prometheus",
+                "Datadog",
+            ),
+            (
+                "a query outside the subset",
+                openslo(&ratio("good", "g_total / 2", "t_total"), "target: 0.99"),
+                "spec::openslo::unsupported-query",
+                "'g_total / 2'",
+            ),
+            (
+                "a target of 1 is not a ratio below 1",
+                openslo(&ratio("good", "g_total", "t_total"), "target: 1.0"),
+                "spec::openslo::invalid-target",
+                "1.0",
+            ),
+            (
+                "another OpenSLO version",
+                openslo(&ratio("good", "g_total", "t_total"), "target: 0.99")
+                    .replace("openslo/v1", "openslo/v2alpha"),
+                "spec::openslo::version",
+                "openslo/v2alpha",
+            ),
+        ];
+        for (why, text, code, needle) in cases {
+            let errors = load_text(Path::new("slo.yaml"), &text).expect_err(why);
+            let diagnostic = errors
+                .diagnostics
+                .iter()
+                .find(|diagnostic| diagnostic.code == code)
+                .unwrap_or_else(|| panic!("{why}: no {code} in {:?}", errors.diagnostics));
+            let offset = text.find(needle).expect("the needle is in the text");
+            let file = SourceFile::new(Path::new("slo.yaml"), text.clone());
+            let (line, column) = file.line_column(offset);
+            assert!(
+                diagnostic
+                    .one_line()
+                    .starts_with(&format!("slo.yaml:{line}:{column}: ")),
+                "{why}: {}",
+                diagnostic.one_line()
+            );
+        }
+    }
+}
