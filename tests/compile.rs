@@ -21,7 +21,8 @@ fn window(seconds: i64) -> Window {
 
 fn slos(text: &str) -> Vec<Slo> {
     let services = load_text(Path::new("slo.yaml"), text)
-        .unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
+        .unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics))
+        .services;
     services
         .into_iter()
         .flat_map(|service| service.slos)

@@ -349,7 +349,9 @@ fn markdown_summary_stays_under_its_limit() {
             "  - name: slo-{index}\n    indicator: {{gauge: {{metric: depth}}}}\n    objective: \"< 100\"\n"
         ));
     }
-    let services = summit_slo::spec::load_text(Path::new("slo.yaml"), &text).expect("valid");
+    let services = summit_slo::spec::load_text(Path::new("slo.yaml"), &text)
+        .expect("valid")
+        .services;
     let end: jiff::Timestamp = support::WINDOW_END.parse().expect("valid");
     let window = summit_slo::window::Window {
         start: end - jiff::SignedDuration::from_secs(600),

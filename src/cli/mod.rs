@@ -27,7 +27,7 @@ pub use args::{Cli, Command};
 pub use select::{glob, select};
 
 use crate::report::Format;
-use crate::spec::{ServiceSpec, SpecErrors};
+use crate::spec::{ServiceSpec, SpecDiagnostic, SpecErrors};
 
 /// Exit code when the tool could not run: bad arguments, an invalid spec,
 /// nothing selected.
@@ -195,12 +195,14 @@ impl Stop {
     }
 }
 
-/// Loads the SLO files and applies `--select`.
+/// Loads the SLO files and applies `--select`. Warnings about what
+/// translated OpenSLO and Sloth files left out go to stderr here, so every
+/// command that reads SLO files shows them.
 fn load_selected(
     paths: &[PathBuf],
     patterns: &[String],
 ) -> Result<(Vec<ServiceSpec>, Vec<crate::spec::Slo>), Stop> {
-    let services = crate::spec::load(paths).map_err(|errors| {
+    let loaded = crate::spec::load(paths).map_err(|errors| {
         let lines: Vec<String> = errors.diagnostics.iter().map(|d| d.one_line()).collect();
         Stop {
             code: EXIT_CANNOT_RUN,
@@ -208,8 +210,14 @@ fn load_selected(
             rendered: Some(render_spec_errors(&errors, colour_on_stderr())),
         }
     })?;
-    let selected = select(&services, patterns).map_err(Stop::new)?;
-    Ok((services, selected))
+    if !loaded.warnings.is_empty() {
+        eprint!(
+            "{}",
+            render_spec_warnings(&loaded.warnings, colour_on_stderr())
+        );
+    }
+    let selected = select(&loaded.services, patterns).map_err(Stop::new)?;
+    Ok((loaded.services, selected))
 }
 
 /// Writes to stdout, reporting a closed or full stdout instead of
@@ -223,8 +231,31 @@ pub fn write_stdout(text: &str) -> Result<(), String> {
         .map_err(|error| format!("cannot write to stdout: {error}"))
 }
 
-/// Renders every spec problem as a miette report, then a count.
+/// Renders every spec problem as a miette report (warnings first, as they
+/// would have been printed on a run that went on), then a count.
 pub fn render_spec_errors(errors: &SpecErrors, colour: bool) -> String {
+    let mut text = render_diagnostics(&errors.warnings, colour);
+    text.push_str(&render_diagnostics(&errors.diagnostics, colour));
+    let count = errors.diagnostics.len();
+    let plural = if count == 1 { "problem" } else { "problems" };
+    text.push_str(&format!(
+        "error: {count} {plural} in the SLO files; nothing was verified\n"
+    ));
+    text
+}
+
+/// Renders the warnings of a load that went on, then a count.
+pub fn render_spec_warnings(warnings: &[SpecDiagnostic], colour: bool) -> String {
+    let mut text = render_diagnostics(warnings, colour);
+    let count = warnings.len();
+    let plural = if count == 1 { "warning" } else { "warnings" };
+    text.push_str(&format!(
+        "warning: {count} {plural} about the SLO files (above); the run goes on\n"
+    ));
+    text
+}
+
+fn render_diagnostics(diagnostics: &[SpecDiagnostic], colour: bool) -> String {
     let theme = if colour {
         GraphicalTheme::unicode()
     } else {
@@ -233,15 +264,10 @@ pub fn render_spec_errors(errors: &SpecErrors, colour: bool) -> String {
     let handler =
         GraphicalReportHandler::new_themed(theme).with_width(terminal_width().unwrap_or(100));
     let mut text = String::new();
-    for diagnostic in &errors.diagnostics {
+    for diagnostic in diagnostics {
         let _ = handler.render_report(&mut text, diagnostic);
         text.push('\n');
     }
-    let count = errors.diagnostics.len();
-    let plural = if count == 1 { "problem" } else { "problems" };
-    text.push_str(&format!(
-        "error: {count} {plural} in the SLO files; nothing was verified\n"
-    ));
     text
 }
 

@@ -8,7 +8,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr as ParsedExpr, LabelModifier, token};
 
 use crate::spec::Selector;
@@ -511,12 +510,7 @@ fn convert_selector(selector: &parser::VectorSelector) -> Result<Selector, Unsup
     let mut metric = selector.name.clone();
     let mut matchers = Vec::new();
     for matcher in &selector.matchers.matchers {
-        let kind = match &matcher.op {
-            MatchOp::Equal => MatchKind::Equal,
-            MatchOp::NotEqual => MatchKind::NotEqual,
-            MatchOp::Re(_) => MatchKind::Regex,
-            MatchOp::NotRe(_) => MatchKind::NotRegex,
-        };
+        let kind = MatchKind::from_parsed(&matcher.op);
         if matcher.name == "__name__" && kind == MatchKind::Equal && metric.is_none() {
             metric = Some(matcher.value.clone());
             continue;

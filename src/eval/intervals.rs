@@ -74,7 +74,9 @@ mod tests {
     #[test]
     fn an_slo_takes_the_interval_of_the_targets_it_can_read() {
         let text = "service: w\nslos:\n  - name: x\n    indicator: {rate: {counter: x_total, selector: '{job=\"w\", code=\"500\"}'}}\n    objective: \">= 1/s\"\n";
-        let services = crate::spec::load_text(Path::new("slo.yaml"), text).expect("valid");
+        let services = crate::spec::load_text(Path::new("slo.yaml"), text)
+            .expect("valid")
+            .services;
         let slo = &services[0].slos[0];
         let targets = ScrapeIntervals::PerTarget(vec![
             (

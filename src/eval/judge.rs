@@ -853,7 +853,8 @@ mod tests {
             "service: checkout\nslos:\n  - name: checkout\n    indicator: {indicator}\n    objective: \"{objective}\"\n"
         );
         let services = crate::spec::load_text(Path::new("slo.yaml"), &text)
-            .unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
+            .unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics))
+            .services;
         compile(&services[0].slos[0], &window(), &CompileOptions::default()).expect("compiles")
     }
 
@@ -1038,7 +1039,9 @@ mod tests {
     #[test]
     fn no_data_policy_decides_only_missing_data() {
         let text = "service: checkout\nslos:\n  - name: checkout\n    indicator: {gauge: {metric: queue_depth}}\n    objective: \"< 1000\"\n    no_data: pass\n";
-        let services = crate::spec::load_text(Path::new("slo.yaml"), text).expect("valid");
+        let services = crate::spec::load_text(Path::new("slo.yaml"), text)
+            .expect("valid")
+            .services;
         let slo =
             compile(&services[0].slos[0], &window(), &CompileOptions::default()).expect("compiles");
 

@@ -1,10 +1,12 @@
 //! Turning a file's YAML tree into [`ServiceSpec`]s: every field checked,
-//! every threshold converted into its indicator's unit.
+//! every threshold converted into its indicator's unit. Documents in the
+//! OpenSLO and Sloth formats are handed to `interop`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use saphyr::{LoadableYamlNode, MarkedYaml};
+use saphyr_parser::Span;
 
 use super::diagnostic::{SourceFile, SpecDiagnostic};
 use super::fields::{
@@ -12,6 +14,7 @@ use super::fields::{
     decode_sustained, duration_field, identifier,
 };
 use super::indicator::decode_indicator;
+use super::interop::{self, Format};
 use super::quantity::{Comparator, Threshold, Unit};
 use super::yaml::{Context, Fields};
 use super::{Indicator, LatencyTarget, Objective, Precondition, RatioKind, ServiceSpec, Slo};
@@ -36,11 +39,31 @@ const PRECONDITION_FIELDS: &[&str] = &["indicator", "objective"];
 const OBJECTIVE_HELP: &str = "write a comparator and a quantity, such as '< 200ms', '>= 99.9%', \
                               '>= 1000/s' or '== 0'";
 
-/// Decodes every YAML document in a file; each is one service.
+/// What the files hold so far: native and Sloth services, and OpenSLO
+/// documents waiting for the references between them to be resolved.
+#[derive(Default)]
+pub(super) struct Decoded {
+    services: Vec<ServiceSpec>,
+    openslo: interop::openslo::Collected,
+}
+
+impl Decoded {
+    /// Every service: native and Sloth ones in file order, then the OpenSLO
+    /// ones once their indicator references are resolved.
+    pub(super) fn resolve(self, diagnostics: &mut Vec<SpecDiagnostic>) -> Vec<ServiceSpec> {
+        let mut services = self.services;
+        services.extend(self.openslo.resolve(diagnostics));
+        services
+    }
+}
+
+/// Decodes every YAML document in a file: a native document is one service,
+/// and the format is told per document.
 pub(super) fn decode_file(
     source: &SourceFile,
+    decoded: &mut Decoded,
     diagnostics: &mut Vec<SpecDiagnostic>,
-) -> Vec<ServiceSpec> {
+) {
     let mut context = Context {
         source,
         diagnostics,
@@ -57,7 +80,7 @@ pub(super) fn decode_file(
                 "here",
                 None,
             );
-            return Vec::new();
+            return;
         }
     };
     // A stray `---` (at the end of a file, say) makes an empty document;
@@ -71,16 +94,41 @@ pub(super) fn decode_file(
             SpecDiagnostic::general("spec::empty-file", format!("{} is empty", source.name))
                 .with_help("an SLO file has 'service' and a list of 'slos'"),
         );
-        return Vec::new();
+        return;
     }
-    documents
-        .iter()
-        .filter_map(|document| decode_service(&mut context, document))
-        .collect()
+    for document in &documents {
+        match interop::detect(&mut context, document) {
+            Some(Format::Native) => decoded
+                .services
+                .extend(decode_service(&mut context, document)),
+            Some(Format::Sloth) => decoded
+                .services
+                .extend(interop::sloth::decode(&mut context, document)),
+            Some(Format::OpenSlo) => decoded.openslo.collect(&mut context, document),
+            None => {}
+        }
+    }
 }
 
 fn decode_service(context: &mut Context<'_>, node: &MarkedYaml<'_>) -> Option<ServiceSpec> {
-    let fields = context.fields(node, "the SLO file", FILE_FIELDS)?;
+    decode_service_document(context, node, "the SLO file", FILE_FIELDS, decode_slo)
+}
+
+/// Reads one SLO from its node, given the service and the file's labels.
+pub(super) type SloDecoder =
+    fn(&mut Context<'_>, &MarkedYaml<'_>, &str, &BTreeMap<String, String>) -> Option<Slo>;
+
+/// Reads a document naming a service, its labels and its SLOs (a native
+/// file, or a Sloth spec, which has the same outline); `decode_slo` reads
+/// each SLO.
+pub(super) fn decode_service_document(
+    context: &mut Context<'_>,
+    node: &MarkedYaml<'_>,
+    what: &str,
+    allowed: &[&str],
+    decode_slo: SloDecoder,
+) -> Option<ServiceSpec> {
+    let fields = context.fields(node, what, allowed)?;
     let service = context
         .required(
             &fields,
@@ -206,7 +254,7 @@ fn decode_slo(
 
     if let (Some(indicator), Some(objective)) = (&indicator, &objective) {
         let node = fields.get("objective").expect("objective was read above");
-        check_error_budget(context, node, indicator, objective, &what);
+        check_error_budget(context, node.span, indicator, objective, &what);
         if matches!(indicator, Indicator::Gauge(_)) && objective.comparator == Comparator::Equal {
             context.report(
                 node.span,
@@ -263,11 +311,24 @@ pub(super) fn decode_objective(
     what: &str,
 ) -> Option<Objective> {
     let text = context.text(node, "an objective")?;
-    let threshold = match Threshold::parse(&text) {
+    objective_from_text(context, node.span, &text, indicator, what)
+}
+
+/// Reads objective text (written by the user, or by a translation from
+/// another format) into the indicator's unit, refusing bounds that decide
+/// nothing; problems point at `span`.
+pub(super) fn objective_from_text(
+    context: &mut Context<'_>,
+    span: Span,
+    text: &str,
+    indicator: &Indicator,
+    what: &str,
+) -> Option<Objective> {
+    let threshold = match Threshold::parse(text) {
         Ok(threshold) => threshold,
         Err(error) => {
             context.report(
-                node.span,
+                span,
                 "spec::invalid-objective",
                 format!("{what}: invalid objective: {}", error.problem),
                 "cannot read this objective",
@@ -286,7 +347,7 @@ pub(super) fn decode_objective(
             };
             if let Some((problem, help)) = pointless(indicator, &objective) {
                 context.report(
-                    node.span,
+                    span,
                     "spec::pointless-objective",
                     format!("{what}: objective '{}' {problem}", objective.text),
                     "this bound decides nothing",
@@ -298,7 +359,7 @@ pub(super) fn decode_objective(
         }
         Err(error) => {
             context.report(
-                node.span,
+                span,
                 "spec::unit-mismatch",
                 format!(
                     "{what}: objective '{text}' does not fit a {} indicator: {}",
@@ -416,9 +477,9 @@ fn decode_warning(
 
 /// A zero error budget makes burn rates infinite and can never be met by a
 /// ratio measured with extrapolation, so it is refused with the alternative.
-fn check_error_budget(
+pub(super) fn check_error_budget(
     context: &mut Context<'_>,
-    node: &MarkedYaml<'_>,
+    span: Span,
     indicator: &Indicator,
     objective: &Objective,
     what: &str,
@@ -440,7 +501,7 @@ fn check_error_budget(
     };
     if zero_budget {
         context.report(
-            node.span,
+            span,
             "spec::zero-error-budget",
             format!(
                 "{what}: objective must be below 100% (zero error budget makes burn rate undefined)"

@@ -1,12 +1,16 @@
 //! Spec errors as miette diagnostics: each one points at a file, line and
 //! column with a label, carries a help line and a stable code, and all of
 //! them from all files are reported together.
+//!
+//! Warnings use the same type with a warning severity: they say what a
+//! translated OpenSLO or Sloth file held that summit-slo leaves out, and never
+//! stop a run.
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, SourceCode, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, SourceSpan};
 
 /// One loaded file's text, shared by every diagnostic that points into it.
 #[derive(Debug, Clone)]
@@ -81,6 +85,8 @@ pub struct SpecDiagnostic {
     pub label: String,
     /// What to do about it.
     pub help: Option<String>,
+    /// `Error` stops the run; `Warning` is printed and the run goes on.
+    pub severity: Severity,
 }
 
 impl SpecDiagnostic {
@@ -97,6 +103,7 @@ impl SpecDiagnostic {
             location: Some(location),
             label: label.into(),
             help: None,
+            severity: Severity::Error,
         }
     }
 
@@ -108,6 +115,7 @@ impl SpecDiagnostic {
             location: None,
             label: String::new(),
             help: None,
+            severity: Severity::Error,
         }
     }
 
@@ -115,6 +123,17 @@ impl SpecDiagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+
+    /// The same problem as a warning: printed, never stopping the run.
+    pub fn as_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// True for an error, which stops the run.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     /// `path:line:column: message`, for logs and tests.
@@ -137,6 +156,10 @@ impl std::error::Error for SpecDiagnostic {}
 impl Diagnostic for SpecDiagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -188,6 +211,8 @@ impl SourceCode for SourceFile {
 pub struct SpecErrors {
     /// The problems, each complete on its own.
     pub diagnostics: Vec<SpecDiagnostic>,
+    /// Warnings found in the same run, so they are shown with the errors.
+    pub warnings: Vec<SpecDiagnostic>,
 }
 
 impl Diagnostic for SpecErrors {

@@ -228,17 +228,7 @@ pub(super) fn decode_labels(
     node: &MarkedYaml<'_>,
 ) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
-    let saphyr::YamlData::Mapping(mapping) = &node.data else {
-        context.report(
-            node.span,
-            "spec::expected-mapping",
-            "labels must be a mapping of names to values",
-            "not a mapping",
-            Some("labels: {team: platform}".into()),
-        );
-        return labels;
-    };
-    for (key, value) in mapping {
+    for (key, value) in label_entries(context, node) {
         let (Some(name), Some(value)) = (
             context.text(key, "a label name"),
             context.text(value, "a label value"),
@@ -258,6 +248,25 @@ pub(super) fn decode_labels(
         }
     }
     labels
+}
+
+/// The entries of a `labels:` mapping, in file order; anything else is
+/// reported and holds none.
+pub(super) fn label_entries<'n, 'i>(
+    context: &mut Context<'_>,
+    node: &'n MarkedYaml<'i>,
+) -> Vec<(&'n MarkedYaml<'i>, &'n MarkedYaml<'i>)> {
+    let saphyr::YamlData::Mapping(mapping) = &node.data else {
+        context.report(
+            node.span,
+            "spec::expected-mapping",
+            "labels must be a mapping of names to values",
+            "not a mapping",
+            Some("labels: {team: platform}".into()),
+        );
+        return Vec::new();
+    };
+    mapping.iter().collect()
 }
 
 pub(super) fn identifier(

@@ -7,11 +7,16 @@
 //! resolved: thresholds are already in the indicator's unit, selectors are
 //! parsed, and query templates are checked, so later stages never meet a
 //! spec error.
+//!
+//! OpenSLO v1 and Sloth `prometheus/v1` documents are read beside native
+//! files and translated into the same types (`interop`); what cannot be
+//! translated is an error, and what is left out a warning.
 
 mod decode;
 pub mod diagnostic;
 mod fields;
 mod indicator;
+mod interop;
 pub mod quantity;
 pub mod selector;
 mod template;
@@ -408,55 +413,80 @@ impl NoData {
     }
 }
 
+/// What loading found: the services, and warnings about what translated
+/// OpenSLO and Sloth files held that summit-slo leaves out.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Every service, native or translated, in file order.
+    pub services: Vec<ServiceSpec>,
+    /// Problems that do not stop the run; the caller prints them.
+    pub warnings: Vec<SpecDiagnostic>,
+}
+
 /// Loads every SLO file under `paths` (files, or directories searched for
 /// `*.yaml` and `*.yml`), reporting every problem found in any of them.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<ServiceSpec>, SpecErrors> {
-    let mut errors = SpecErrors::default();
-    let files = collect_files(paths, &mut errors);
+/// Each YAML document is a native SLO file, an OpenSLO v1 document or a
+/// Sloth `prometheus/v1` spec; OpenSLO references are resolved across all
+/// the files.
+pub fn load(paths: &[PathBuf]) -> Result<Loaded, SpecErrors> {
+    let mut diagnostics = Vec::new();
+    let files = collect_files(paths, &mut diagnostics);
 
-    let mut services = Vec::new();
+    let mut decoded = decode::Decoded::default();
     for path in files {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let source = SourceFile::new(&path, text);
-                services.extend(decode::decode_file(&source, &mut errors.diagnostics));
+                decode::decode_file(&source, &mut decoded, &mut diagnostics);
             }
-            Err(error) => errors.diagnostics.push(SpecDiagnostic::general(
+            Err(error) => diagnostics.push(SpecDiagnostic::general(
                 "spec::unreadable",
                 format!("cannot read {}: {error}", path.display()),
             )),
         }
     }
 
-    decode::check_unique_names(&services, &mut errors.diagnostics);
-    if errors.diagnostics.is_empty() {
-        Ok(services)
-    } else {
-        Err(errors)
-    }
+    finish(decoded, diagnostics)
 }
 
 /// Loads SLOs from text, as if read from `path` (for tests and stdin).
-pub fn load_text(path: &Path, text: &str) -> Result<Vec<ServiceSpec>, SpecErrors> {
-    let mut errors = SpecErrors::default();
+pub fn load_text(path: &Path, text: &str) -> Result<Loaded, SpecErrors> {
+    let mut diagnostics = Vec::new();
     let source = SourceFile::new(path, text.to_string());
-    let services = decode::decode_file(&source, &mut errors.diagnostics);
-    decode::check_unique_names(&services, &mut errors.diagnostics);
-    if errors.diagnostics.is_empty() {
-        Ok(services)
+    let mut decoded = decode::Decoded::default();
+    decode::decode_file(&source, &mut decoded, &mut diagnostics);
+    finish(decoded, diagnostics)
+}
+
+/// Resolves OpenSLO references, checks names across all files and splits
+/// the findings into errors and warnings.
+fn finish(
+    decoded: decode::Decoded,
+    mut diagnostics: Vec<SpecDiagnostic>,
+) -> Result<Loaded, SpecErrors> {
+    let services = decoded.resolve(&mut diagnostics);
+
+    decode::check_unique_names(&services, &mut diagnostics);
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        diagnostics.into_iter().partition(SpecDiagnostic::is_error);
+    if errors.is_empty() {
+        Ok(Loaded { services, warnings })
     } else {
-        Err(errors)
+        Err(SpecErrors {
+            diagnostics: errors,
+            warnings,
+        })
     }
 }
 
-fn collect_files(paths: &[PathBuf], errors: &mut SpecErrors) -> Vec<PathBuf> {
+fn collect_files(paths: &[PathBuf], diagnostics: &mut Vec<SpecDiagnostic>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            collect_directory(path, &mut files, errors);
+            collect_directory(path, &mut files, diagnostics);
             if files.len() == before {
-                errors.diagnostics.push(
+                diagnostics.push(
                     SpecDiagnostic::general(
                         "spec::no-files",
                         format!("no SLO files (*.yaml, *.yml) in {}", path.display()),
@@ -469,7 +499,7 @@ fn collect_files(paths: &[PathBuf], errors: &mut SpecErrors) -> Vec<PathBuf> {
         } else if path.is_file() {
             files.push(path.clone());
         } else if path.exists() {
-            errors.diagnostics.push(
+            diagnostics.push(
                 SpecDiagnostic::general(
                     "spec::not-a-file",
                     format!("{} is not a file or a directory", path.display()),
@@ -477,7 +507,7 @@ fn collect_files(paths: &[PathBuf], errors: &mut SpecErrors) -> Vec<PathBuf> {
                 .with_help("--slos takes SLO files or directories of them (default: slos/)"),
             );
         } else {
-            errors.diagnostics.push(
+            diagnostics.push(
                 SpecDiagnostic::general(
                     "spec::missing-path",
                     format!("{} does not exist", path.display()),
@@ -491,11 +521,15 @@ fn collect_files(paths: &[PathBuf], errors: &mut SpecErrors) -> Vec<PathBuf> {
     files
 }
 
-fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>, errors: &mut SpecErrors) {
+fn collect_directory(
+    directory: &Path,
+    files: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<SpecDiagnostic>,
+) {
     let entries = match std::fs::read_dir(directory) {
         Ok(entries) => entries,
         Err(error) => {
-            errors.diagnostics.push(SpecDiagnostic::general(
+            diagnostics.push(SpecDiagnostic::general(
                 "spec::unreadable",
                 format!("cannot read directory {}: {error}", directory.display()),
             ));
@@ -505,7 +539,7 @@ fn collect_directory(directory: &Path, files: &mut Vec<PathBuf>, errors: &mut Sp
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect_directory(&path, files, errors);
+            collect_directory(&path, files, diagnostics);
         } else if matches!(
             path.extension().and_then(|extension| extension.to_str()),
             Some("yaml" | "yml")

@@ -21,6 +21,16 @@ pub enum MatchKind {
 }
 
 impl MatchKind {
+    /// The kind of a matcher the PromQL parser read.
+    pub fn from_parsed(op: &MatchOp) -> Self {
+        match op {
+            MatchOp::Equal => Self::Equal,
+            MatchOp::NotEqual => Self::NotEqual,
+            MatchOp::Re(_) => Self::Regex,
+            MatchOp::NotRe(_) => Self::NotRegex,
+        }
+    }
+
     fn symbol(self) -> &'static str {
         match self {
             Self::Equal => "=",
@@ -164,32 +174,37 @@ fn parse_vector_selector(text: &str) -> Result<Selector, String> {
             "'{text}' is not a plain series selector; functions and operators belong in a promql indicator"
         ));
     };
-    if selector.offset.is_some() || selector.at.is_some() {
-        return Err(
-            "offset and @ modifiers are not allowed in a selector; the window decides time".into(),
-        );
+    Selector::from_parsed(&selector)
+}
+
+impl Selector {
+    /// Converts a selector the PromQL parser read inside a larger query,
+    /// refusing what would move it in time or needs Prometheus 3.
+    pub fn from_parsed(selector: &parser::VectorSelector) -> Result<Self, String> {
+        if selector.offset.is_some() || selector.at.is_some() {
+            return Err(
+                "offset and @ modifiers are not allowed in a selector; the window decides time"
+                    .into(),
+            );
+        }
+        if !selector.matchers.or_matchers.is_empty() {
+            return Err(
+                "'or' inside a selector needs Prometheus 3; write two SLOs or a regex".into(),
+            );
+        }
+        let mut matchers = Vec::new();
+        for matcher in &selector.matchers.matchers {
+            matchers.push(Matcher {
+                name: matcher.name.clone(),
+                kind: MatchKind::from_parsed(&matcher.op),
+                value: matcher.value.clone(),
+            });
+        }
+        Ok(Selector {
+            metric: selector.name.clone(),
+            matchers,
+        })
     }
-    if !selector.matchers.or_matchers.is_empty() {
-        return Err("'or' inside a selector needs Prometheus 3; write two SLOs or a regex".into());
-    }
-    let mut matchers = Vec::new();
-    for matcher in &selector.matchers.matchers {
-        let kind = match &matcher.op {
-            MatchOp::Equal => MatchKind::Equal,
-            MatchOp::NotEqual => MatchKind::NotEqual,
-            MatchOp::Re(_) => MatchKind::Regex,
-            MatchOp::NotRe(_) => MatchKind::NotRegex,
-        };
-        matchers.push(Matcher {
-            name: matcher.name.clone(),
-            kind,
-            value: matcher.value.clone(),
-        });
-    }
-    Ok(Selector {
-        metric: selector.name.clone(),
-        matchers,
-    })
 }
 
 /// Escapes a label value for a double-quoted PromQL string.

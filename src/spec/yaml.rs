@@ -32,6 +32,15 @@ impl<'n, 'i> Fields<'n, 'i> {
             .map(|(_, _, value)| *value)
     }
 
+    /// The span of `key` itself (not its value), if present: where a
+    /// warning about a whole section points.
+    pub fn key_span(&self, key: &str) -> Option<Span> {
+        self.entries
+            .iter()
+            .find(|(name, _, _)| name == key)
+            .map(|(_, span, _)| *span)
+    }
+
     /// The keys present, in file order, with their spans.
     pub fn keys(&self) -> impl Iterator<Item = (&str, Span)> {
         self.entries
@@ -70,6 +79,19 @@ impl Context<'_> {
         let mut diagnostic = SpecDiagnostic::at(self.location(span), code, message, label);
         diagnostic.help = help;
         self.diagnostics.push(diagnostic);
+    }
+
+    /// Records a warning at `span`: something the file holds that is left
+    /// out or read differently, which never stops the run.
+    pub fn warn(
+        &mut self,
+        span: Span,
+        code: &'static str,
+        message: impl Into<String>,
+        label: &str,
+    ) {
+        let diagnostic = SpecDiagnostic::at(self.location(span), code, message, label);
+        self.diagnostics.push(diagnostic.as_warning());
     }
 
     /// Reads a mapping whose keys must be among `allowed`; an unknown key is
@@ -143,6 +165,44 @@ impl Context<'_> {
             );
         }
         value
+    }
+
+    /// Reads exactly one of two alternative fields and says which (0 or 1);
+    /// both is reported with `both_code` at the second, neither at the
+    /// mapping with `help`.
+    pub fn one_of<'n, 'i>(
+        &mut self,
+        fields: &Fields<'n, 'i>,
+        keys: [&str; 2],
+        what: &str,
+        both_code: &'static str,
+        help: &str,
+    ) -> Option<(usize, &'n MarkedYaml<'i>)> {
+        let [first, second] = keys;
+        match (fields.get(first), fields.get(second)) {
+            (Some(node), None) => Some((0, node)),
+            (None, Some(node)) => Some((1, node)),
+            (Some(_), Some(node)) => {
+                self.report(
+                    node.span,
+                    both_code,
+                    format!("{what}: give either '{first}' or '{second}', not both"),
+                    format!("'{first}' is given too"),
+                    None,
+                );
+                None
+            }
+            (None, None) => {
+                self.report(
+                    fields.node.span,
+                    "spec::missing-field",
+                    format!("{what} needs '{first}' or '{second}'"),
+                    "neither is here",
+                    Some(help.to_string()),
+                );
+                None
+            }
+        }
     }
 
     /// Reads text; numbers are read as written (`0.25`, not `0.25000`).
