@@ -38,6 +38,34 @@ fn the_checked_in_rules_match_the_slo_files_and_promtool_accepts_them() {
 }
 
 #[test]
+fn openslo_and_sloth_examples_get_rules_promtool_accepts() {
+    // (directory, rules expected, an alert the translated SLOs must get)
+    for (directory, rules, alert) in [
+        ("examples/openslo", 13, "SloObjectiveMissed"),
+        ("examples/sloth", 13, "SloErrorBudgetBurnFast"),
+    ] {
+        let output = tempfile::tempdir().expect("temp dir");
+        let path = output.path().join("rules.yml");
+        let written = run(&[
+            "rules",
+            "--slos",
+            &root().join(directory).display().to_string(),
+            "--output",
+            path.to_str().expect("UTF-8"),
+        ]);
+        assert_eq!(written.code, 0, "{directory}: {}", written.stderr);
+        let (valid, text) = promtool_check(&path);
+        assert!(valid, "{directory}: {text}");
+        assert!(
+            text.contains(&format!("SUCCESS: {rules} rules found")),
+            "{directory}: {text}"
+        );
+        let yaml = std::fs::read_to_string(&path).expect("written");
+        assert!(yaml.contains(alert), "{directory}: {yaml}");
+    }
+}
+
+#[test]
 fn burn_rate_alerts_fire_on_burning_data_and_stay_quiet_otherwise() {
     // The scenarios and their expected alerts are in the promtool test file.
     support::require("promtool");
