@@ -85,17 +85,25 @@ impl Engine {
             })?
         };
 
+        Self::from_text(&text, &shown)
+    }
+
+    /// An engine over a recording's text (OpenMetrics or Prometheus' text
+    /// format); `shown` names it in errors.
+    pub fn from_text(text: &str, shown: &str) -> Result<Self, LoadError> {
         let mut engine = Self::default();
-        let format = text::Format::detect(&text);
-        text::parse(&text, format, None, &mut engine.store, &mut engine.types).map_err(
+        let format = text::Format::detect(text);
+        text::parse(text, format, None, &mut engine.store, &mut engine.types).map_err(
             |source| LoadError::Parse {
-                path: shown.clone(),
+                path: shown.to_string(),
                 source,
             },
         )?;
         engine.store.seal();
         if engine.store.samples() == 0 {
-            return Err(LoadError::Empty { path: shown });
+            return Err(LoadError::Empty {
+                path: shown.to_string(),
+            });
         }
         Ok(engine)
     }
