@@ -12,8 +12,8 @@ pub fn run_rules(args: RulesArgs) -> u8 {
     let rendered = options(&args).and_then(|options| {
         let (_, slos) = load_selected(&args.input.slos, &args.input.select)?;
         let set = build(&slos, &options);
-        for skipped in &set.skipped {
-            eprintln!("note: {} gets no alert: {}", skipped.slo, skipped.reason);
+        for note in &set.notes {
+            eprintln!("note: {} {}", note.slo, note.text);
         }
         Ok(render(&set))
     });

@@ -23,7 +23,8 @@ pub use render::render;
 
 use crate::compile::expr::{AggregateOperator, BinaryOperator, Expr, RangeFunction};
 use crate::compile::le_matcher;
-use crate::spec::{Indicator, LatencyTarget, RatioKind, Selector, Slo};
+use crate::spec::{Indicator, LatencyTarget, RatioKind, Selector, Slo, Unit, fill_template};
+use crate::time::promql_duration;
 
 /// The windows error ratios are recorded over: the short and long windows
 /// of the burn-rate alerts below.
@@ -153,14 +154,15 @@ pub enum Rule {
     },
 }
 
-/// An SLO that gets no alert, and why; written as a comment beside its
-/// recordings so nothing is left out silently.
+/// What an SLO does not get, and why (an alert that could never fire, a
+/// label the rules set themselves); written as a comment in the rules file
+/// and on stderr, so nothing is left out silently.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Skipped {
+pub struct Note {
     /// `service/name`.
     pub slo: String,
-    /// Why it has no alert.
-    pub reason: String,
+    /// What is left out and why, following the SLO's name.
+    pub text: String,
 }
 
 /// The rules for a set of SLOs: per service, a group of recordings and a
@@ -169,8 +171,8 @@ pub struct Skipped {
 pub struct RuleSet {
     /// The groups, recordings before alerts for each service.
     pub groups: Vec<RuleGroup>,
-    /// SLOs that get recordings but no alert.
-    pub skipped: Vec<Skipped>,
+    /// What SLOs do not get, and why.
+    pub notes: Vec<Note>,
 }
 
 /// Builds the rules for `slos`, grouped by service in the order given.
@@ -188,14 +190,38 @@ pub fn build(slos: &[Slo], options: &RuleOptions) -> RuleSet {
 
     let mut set = RuleSet {
         groups: Vec::new(),
-        skipped: Vec::new(),
+        notes: Vec::new(),
     };
     for (service, members) in services {
         let mut recordings = Vec::new();
         let mut alerts = Vec::new();
         for slo in members {
+            if let Some(label) = slo
+                .by
+                .iter()
+                .find(|label| RESERVED.contains(&label.as_str()))
+            {
+                set.notes.push(Note {
+                    slo: slo.id(),
+                    text: format!(
+                        "gets no rules: it groups by '{label}', a label every rule sets itself"
+                    ),
+                });
+                continue;
+            }
+            for label in slo.labels.keys().filter(|label| !writable(slo, label)) {
+                set.notes.push(Note {
+                    slo: slo.id(),
+                    text: format!(
+                        "does not pass on its label '{label}': the rules set it, group by it, or \
+                         Prometheus reserves it"
+                    ),
+                });
+            }
             match budget_of(slo) {
-                Some(budget) => burn_rules(slo, &budget, &mut recordings, &mut alerts),
+                Some(budget) => {
+                    burn_rules(slo, &budget, &mut recordings, &mut alerts, &mut set.notes)
+                }
                 None => {
                     threshold::threshold_rules(slo, options, &mut recordings, &mut alerts, &mut set)
                 }
@@ -219,7 +245,7 @@ pub fn build(slos: &[Slo], options: &RuleOptions) -> RuleSet {
 /// window, and the ratio (0..1) of events allowed to be errors.
 struct Budget {
     /// The error ratio over a window, as PromQL.
-    error_ratio: Box<dyn Fn(Duration) -> Expr>,
+    error_ratio: Box<dyn Fn(Duration) -> String>,
     /// The allowed error ratio.
     allowed: f64,
     /// What an error is, for the alert's description.
@@ -231,7 +257,7 @@ struct Budget {
 fn budget_of(slo: &Slo) -> Option<Budget> {
     let by = slo.by.clone();
     let objective = &slo.objective;
-    let (error_ratio, allowed, meaning): (Box<dyn Fn(Duration) -> Expr>, f64, String) = match &slo
+    let (error_ratio, allowed, meaning): (Box<dyn Fn(Duration) -> String>, f64, String) = match &slo
         .indicator
     {
         Indicator::Ratio(ratio) => {
@@ -249,11 +275,12 @@ fn budget_of(slo: &Slo) -> Option<Budget> {
                 }
             };
             let error_ratio = move |window: Duration| {
-                let share = share(&numerator, &total, &by, window);
+                let share = share(&numerator, &total, &by, window, true);
                 match kind {
                     RatioKind::Errors => share,
                     RatioKind::Good => complement(share),
                 }
+                .to_string()
             };
             (Box::new(error_ratio), allowed, meaning)
         }
@@ -273,9 +300,35 @@ fn budget_of(slo: &Slo) -> Option<Budget> {
             let mut total = latency.selector.clone();
             total.metric = Some(format!("{}_count", latency.histogram));
             let meaning = format!("requests slower than {}", latency.unit.format(bound));
-            let error_ratio =
-                move |window: Duration| complement(share(&under, &total, &by, window));
+            // Buckets are exported together, so a missing edge at the bound
+            // is absent, never zero requests under it: it must not read as
+            // every request being slow.
+            let error_ratio = move |window: Duration| {
+                complement(share(&under, &total, &by, window, false)).to_string()
+            };
             (Box::new(error_ratio), allowed, meaning)
+        }
+        // A hand-written error ratio (Sloth's raw SLIs): the query is the
+        // error ratio over `${window}`.
+        Indicator::Promql(promql)
+            if slo.indicator.unit() == Unit::Ratio && objective.comparator.is_upper_bound() =>
+        {
+            let (query, selector, service) = (
+                promql.query.clone(),
+                promql.selector.clone(),
+                slo.service.clone(),
+            );
+            fill_template(&query, "5m", &selector, &service).ok()?;
+            let error_ratio = move |window: Duration| {
+                let text = fill_template(&query, &promql_duration(window), &selector, &service)
+                    .expect("the template filled in for another window");
+                format!("({})", text.trim())
+            };
+            (
+                Box::new(error_ratio),
+                objective.limit,
+                "the query's error ratio".to_string(),
+            )
         }
         _ => return None,
     };
@@ -286,10 +339,16 @@ fn budget_of(slo: &Slo) -> Option<Budget> {
     })
 }
 
-/// `numerator / total` of per-second rates over `window`, per group. An
-/// absent numerator (a counter not yet incremented) reads as 0; an absent
-/// total stays absent.
-fn share(numerator: &Selector, total: &Selector, by: &[String], window: Duration) -> Expr {
+/// `numerator / total` of per-second rates over `window`, per group. With
+/// `may_be_absent`, an absent numerator (a counter not yet incremented)
+/// reads as 0; an absent total stays absent.
+fn share(
+    numerator: &Selector,
+    total: &Selector,
+    by: &[String],
+    window: Duration,
+    may_be_absent: bool,
+) -> Expr {
     let rate = |series: &Selector| {
         Expr::aggregate(
             AggregateOperator::Sum,
@@ -306,8 +365,12 @@ fn share(numerator: &Selector, total: &Selector, by: &[String], window: Duration
             ),
         )
     };
-    let zero = Expr::binary(BinaryOperator::Multiply, Expr::Number(0.0), rate(total));
-    let numerator = Expr::binary(BinaryOperator::Or, rate(numerator), zero).paren();
+    let numerator = if may_be_absent {
+        let zero = Expr::binary(BinaryOperator::Multiply, Expr::Number(0.0), rate(total));
+        Expr::binary(BinaryOperator::Or, rate(numerator), zero).paren()
+    } else {
+        rate(numerator)
+    };
     Expr::binary(BinaryOperator::Divide, numerator, rate(total))
 }
 
@@ -321,17 +384,46 @@ fn error_ratio_name(window: Duration) -> String {
     format!("slo:sli_error:ratio_rate{}", short_duration(window))
 }
 
-/// The labels every rule of an SLO carries: the SLO's own labels, then
-/// `service` and `slo`, which win.
+/// The labels the rules set themselves.
+const RESERVED: [&str; 3] = ["service", "slo", "severity"];
+
+/// True when the SLO's label `name` can be passed on to its rules: a valid
+/// name, not reserved by Prometheus (`__…`) or by the rules, not one the
+/// SLO groups by (the groups' own values would clash), and a value without
+/// a NUL.
+fn writable(slo: &Slo, name: &str) -> bool {
+    crate::spec::selector::is_label_name(name)
+        && !name.starts_with("__")
+        && !RESERVED.contains(&name)
+        && !slo.by.iter().any(|label| label == name)
+        && slo
+            .labels
+            .get(name)
+            .is_some_and(|value| !value.contains('\0'))
+}
+
+/// The labels every rule of an SLO carries: the SLO's own labels that can
+/// be passed on, then `service` and `slo`.
 fn slo_labels(slo: &Slo) -> BTreeMap<String, String> {
     let mut labels: BTreeMap<String, String> = slo
         .labels
         .iter()
-        .filter(|(name, _)| crate::spec::selector::is_label_name(name))
+        .filter(|(name, _)| writable(slo, name))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
     labels.insert("service".into(), slo.service.clone());
     labels.insert("slo".into(), slo.name.clone());
+    labels
+}
+
+/// An alert's labels: the SLO's, as text Prometheus will not expand, and
+/// `severity`.
+fn alert_labels(labels: &BTreeMap<String, String>, severity: Severity) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(name, value)| (name.clone(), literal(value)))
+        .collect();
+    labels.insert("severity".into(), severity.name().into());
     labels
 }
 
@@ -353,21 +445,45 @@ fn recorded(name: &str, slo: &Slo) -> Expr {
     })
 }
 
-fn burn_rules(slo: &Slo, budget: &Budget, recordings: &mut Vec<Rule>, alerts: &mut Vec<Rule>) {
+fn burn_rules(
+    slo: &Slo,
+    budget: &Budget,
+    recordings: &mut Vec<Rule>,
+    alerts: &mut Vec<Rule>,
+    notes: &mut Vec<Note>,
+) {
     let labels = slo_labels(slo);
     for window in RATIO_WINDOWS {
         recordings.push(Rule::Record {
             name: error_ratio_name(window),
-            expr: (budget.error_ratio)(window).to_string(),
+            expr: (budget.error_ratio)(window),
             labels: labels.clone(),
         });
     }
 
     for severity in [Severity::Page, Severity::Ticket] {
-        let burns: Vec<Burn> = BURNS
+        // An error ratio never exceeds 1: a pair whose limit is 1 or more
+        // (a p50 SLO's 50% budget burnt 14.4 times over) could never fire.
+        let (burns, impossible): (Vec<Burn>, Vec<Burn>) = BURNS
             .into_iter()
             .filter(|burn| burn.severity == severity)
-            .collect();
+            .partition(|burn| burn.factor(slo.budget_period) * budget.allowed < 1.0);
+        for burn in &impossible {
+            notes.push(Note {
+                slo: slo.id(),
+                text: format!(
+                    "gets no {} burn over {} and {}: {:.1} times a budget of {}% is more than every event failing",
+                    severity.name(),
+                    short_duration(burn.long),
+                    short_duration(burn.short),
+                    burn.factor(slo.budget_period),
+                    crate::spec::quantity::significant(budget.allowed * 100.0)
+                ),
+            });
+        }
+        if burns.is_empty() {
+            continue;
+        }
         let conditions: Vec<Expr> = burns
             .iter()
             .map(|burn| {
@@ -385,7 +501,7 @@ fn burn_rules(slo: &Slo, budget: &Budget, recordings: &mut Vec<Rule>, alerts: &m
         let expr = conditions
             .into_iter()
             .reduce(|left, right| Expr::binary(BinaryOperator::Or, left, right))
-            .expect("every severity has burn conditions");
+            .expect("burns is not empty");
         let windows: Vec<String> = burns
             .iter()
             .map(|burn| {
@@ -397,8 +513,6 @@ fn burn_rules(slo: &Slo, budget: &Budget, recordings: &mut Vec<Rule>, alerts: &m
                 )
             })
             .collect();
-        let mut alert_labels = labels.clone();
-        alert_labels.insert("severity".into(), severity.name().into());
         alerts.push(Rule::Alert {
             name: match severity {
                 Severity::Page => "SloErrorBudgetBurnFast",
@@ -407,15 +521,18 @@ fn burn_rules(slo: &Slo, budget: &Budget, recordings: &mut Vec<Rule>, alerts: &m
             .into(),
             expr: expr.to_string(),
             for_duration: None,
-            labels: alert_labels,
+            labels: alert_labels(&labels, severity),
             annotations: BTreeMap::from([
                 (
                     "summary".into(),
-                    format!("{} is spending its error budget too fast", slo.id()),
+                    literal(&format!(
+                        "{} is spending its error budget too fast",
+                        slo.id()
+                    )),
                 ),
                 (
                     "description".into(),
-                    format!(
+                    literal(&format!(
                         "{}: errors ({}) spend the {} budget of {} at {} (objective {}).",
                         slo.id(),
                         budget.meaning,
@@ -423,39 +540,45 @@ fn burn_rules(slo: &Slo, budget: &Budget, recordings: &mut Vec<Rule>, alerts: &m
                         crate::time::format_duration(slo.budget_period),
                         windows.join(", or "),
                         slo.objective.text
-                    ),
+                    )),
                 ),
             ]),
         });
     }
 
-    alerts.push(absent_alert(slo, labels, &error_ratio_name(minutes(60))));
+    alerts.push(absent_alert(slo, &labels, &error_ratio_name(minutes(60))));
 }
 
 /// A ticket while the SLO's recording has no series at all (a renamed
 /// metric, a missing bucket edge), which would otherwise keep its other
 /// alerts quiet for ever.
-fn absent_alert(slo: &Slo, mut labels: BTreeMap<String, String>, recording: &str) -> Rule {
-    labels.insert("severity".into(), Severity::Ticket.name().into());
+fn absent_alert(slo: &Slo, labels: &BTreeMap<String, String>, recording: &str) -> Rule {
     Rule::Alert {
         name: "SloIndicatorAbsent".into(),
         expr: format!("absent({})", recorded(recording, slo)),
         for_duration: Some(minutes(15)),
-        labels,
+        labels: alert_labels(labels, Severity::Ticket),
         annotations: BTreeMap::from([(
             "summary".into(),
-            format!(
+            literal(&format!(
                 "{} has no {recording} series, so its alerts cannot fire",
                 slo.id()
-            ),
+            )),
         )]),
     }
 }
 
 /// A limit without binary floating-point noise: 14.4 × 0.05 is written
-/// 0.72, not 0.7200000000000006.
+/// 0.72, not 0.7200000000000006, and 1 - 0.9995 is 0.0005.
 fn tidy(value: f64) -> f64 {
-    format!("{value:.12e}").parse().unwrap_or(value)
+    format!("{value:.9e}").parse().unwrap_or(value)
+}
+
+/// Text for an alert's labels and annotations, which Prometheus expands as
+/// templates: a `{{` from a label value or selector is written so that it
+/// stays text.
+fn literal(text: &str) -> String {
+    text.replace("{{", "{{ \"{{\" }}")
 }
 
 /// A series selector as the user wrote it, for descriptions.

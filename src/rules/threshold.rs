@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{
-    Rule, RuleOptions, RuleSet, Severity, Skipped, absent_alert, recorded, share, short_duration,
-    slo_labels,
+    Note, Rule, RuleOptions, RuleSet, Severity, absent_alert, alert_labels, literal, recorded,
+    share, short_duration, slo_labels,
 };
 use crate::compile::expr::{AggregateOperator, BinaryOperator, Expr, Function, RangeFunction};
 use crate::compile::le_matcher;
@@ -53,7 +53,7 @@ fn value_over(slo: &Slo, window: Duration) -> Option<String> {
                     under.matchers.push(le_matcher(*bound, None));
                     let mut total = latency.selector.clone();
                     total.metric = Some(format!("{}_count", latency.histogram));
-                    share(&under, &total, by, window)
+                    share(&under, &total, by, window, false)
                 }
             }
         }
@@ -83,7 +83,7 @@ fn value_over(slo: &Slo, window: Duration) -> Option<String> {
                 Expr::range(function, &gauge.metric, &gauge.selector, &[], window),
             )
         }
-        Indicator::Ratio(ratio) => share(&ratio.numerator, &ratio.total, by, window),
+        Indicator::Ratio(ratio) => share(&ratio.numerator, &ratio.total, by, window, true),
         Indicator::Mean(mean) => Expr::binary(
             BinaryOperator::Divide,
             counter_rate(&mean.sum, &mean.selector),
@@ -114,9 +114,9 @@ pub(super) fn threshold_rules(
     let name = format!("slo:sli_value:{}", short_duration(window));
     let labels = slo_labels(slo);
     let Some(value) = value_over(slo, window) else {
-        set.skipped.push(Skipped {
+        set.notes.push(Note {
             slo: slo.id(),
-            reason: "its query does not fill in for a rule window".into(),
+            text: "gets no rules: its query does not fill in for a rule window".into(),
         });
         return;
     };
@@ -126,10 +126,10 @@ pub(super) fn threshold_rules(
         labels: labels.clone(),
     });
     if matches!(slo.indicator, Indicator::Rate(_)) {
-        set.skipped.push(Skipped {
+        set.notes.push(Note {
             slo: slo.id(),
-            reason: "a rate objective is the load a test must reach, not a limit production \
-                     traffic is held to"
+            text: "gets no alert: a rate objective is the load a test must reach, not a limit \
+                   production traffic is held to"
                 .into(),
         });
         return;
@@ -139,9 +139,12 @@ pub(super) fn threshold_rules(
             .iter()
             .map(|warning| (Severity::Ticket, warning)),
     );
+    // Any count at all breaks an increase objective such as `== 0`, and the
+    // count stays in the window only as long as the window: waiting as well
+    // would let a burst of dead letters pass unseen.
+    let for_duration =
+        (!matches!(slo.indicator, Indicator::Increase(_))).then_some(options.threshold_for);
     for (severity, objective) in objectives {
-        let mut alert_labels = labels.clone();
-        alert_labels.insert("severity".into(), severity.name().into());
         alerts.push(Rule::Alert {
             name: match severity {
                 Severity::Page => "SloObjectiveMissed",
@@ -154,15 +157,18 @@ pub(super) fn threshold_rules(
                 Expr::Number(objective.limit),
             )
             .to_string(),
-            for_duration: Some(options.threshold_for),
-            labels: alert_labels,
+            for_duration,
+            labels: alert_labels(&labels, severity),
             annotations: BTreeMap::from([(
                 "summary".into(),
                 format!(
-                    "{} misses {} over {}: {{{{ $value }}}}",
-                    slo.id(),
-                    objective.text,
-                    short_duration(window)
+                    "{}: {{{{ $value }}}}",
+                    literal(&format!(
+                        "{} misses {} over {}",
+                        slo.id(),
+                        objective.text,
+                        short_duration(window)
+                    ))
                 ),
             )]),
         });
@@ -170,7 +176,7 @@ pub(super) fn threshold_rules(
     // A counter that has not counted yet has no series; for an increase
     // (dead letters) that is the good case, not a missing indicator.
     if !matches!(slo.indicator, Indicator::Increase(_)) {
-        alerts.push(absent_alert(slo, labels, &name));
+        alerts.push(absent_alert(slo, &labels, &name));
     }
 }
 

@@ -448,7 +448,7 @@ pub struct RulesArgs {
     pub threshold_window: String,
 
     /// How long a threshold SLO's objective must be missed before its alert
-    /// fires.
+    /// fires (an increase SLO, such as dead letters == 0, alerts at once).
     #[arg(
         long = "threshold-for",
         value_name = "DURATION",
