@@ -220,6 +220,24 @@ fn c05_absent_error_counter_is_zero_but_absent_total_is_no_data() {
     assert_eq!(run.slo("checkout-availability-typo")["reason"], "no_data");
 }
 
+/// C05, exact status: no 500s while 200s are counted is 0% errors, not a
+/// misspelt "200".
+#[test]
+fn c05_an_exact_error_code_not_yet_counted_is_zero() {
+    let prometheus = Prometheus::start(&["checkout-no-errors"]);
+    let slos = SloFiles::new(&checkout_ratio(
+        "checkout-availability",
+        r#"http_requests_total{job="checkout", code="500"}"#,
+        r#"http_requests_total{job="checkout"}"#,
+        "",
+    ));
+    let run = verify_json(&prometheus.url, slos.path(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let slo = run.slo("checkout-availability");
+    assert_eq!(slo["verdict"], "pass", "{slo}");
+    assert_eq!(slo["value"], 0.0);
+}
+
 /// C07: a histogram with no observations in the window is inconclusive and
 /// says so, instead of comparing NaN with the limit.
 #[test]

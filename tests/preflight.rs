@@ -63,7 +63,8 @@ fn preflight_names_each_selector_that_matches_nothing() {
     }
     assert_eq!(passed.code, 0, "{}", passed.stderr);
     assert_eq!(
-        passed.stdout, "ok: 5 selectors of 3 SLOs match series now\n",
+        passed.stdout,
+        "ok: 4 of 5 selectors of 3 SLOs match series now; 1 is a counter that has not counted yet\n",
         "{}",
         passed.stderr
     );
@@ -88,7 +89,7 @@ fn preflight_names_each_selector_that_matches_nothing() {
     assert_eq!(failed.code, 3, "{}", failed.stderr);
     assert_eq!(
         failed.stdout,
-        "preflight failed: 2 of 5 selectors match no series\n"
+        "preflight failed: 2 problems in 5 selectors of 3 SLOs; 1 is a counter that has not counted yet\n"
     );
     assert!(
         failed.stderr.contains(
@@ -105,6 +106,71 @@ fn preflight_names_each_selector_that_matches_nothing() {
         ),
         "{}",
         failed.stderr
+    );
+}
+
+#[test]
+fn preflight_catches_what_verify_would_refuse_after_the_load_test() {
+    // A misspelt label on the errors side, a misspelt group label and a
+    // latency bound with no bucket edge: each matches or reads as zero
+    // now, and would cost the load test later.
+    let url = support::static_metrics(EXPOSITION);
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics")
+        .to_string();
+    let prometheus = Prometheus::start_scraping(&[("shop", address)], "1s");
+    let slos = SloFiles::new(
+        r#"service: shop
+slos:
+  - name: errors
+    indicator: {ratio: {errors: 'http_requests_total{job="shop", cdoe="500"}', total: 'http_requests_total{job="shop"}'}}
+    objective: "< 1%"
+  - name: fast
+    indicator: {latency: {histogram: http_request_duration_seconds, selector: '{job="shop"}', threshold: 300ms}}
+    objective: ">= 95%"
+  - name: queue
+    indicator: {gauge: {metric: queue_depth, selector: '{job="shop"}'}}
+    objective: "< 100"
+    by: [queu]
+"#,
+    );
+    let preflight = || {
+        run(&[
+            "validate",
+            "--preflight",
+            "--slos",
+            slos.path().to_str().expect("UTF-8"),
+            "--prometheus",
+            &prometheus.url,
+        ])
+    };
+    let mut failed = preflight();
+    for _ in 0..30 {
+        if failed.stderr.contains("in 'by'") {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        failed = preflight();
+    }
+    assert_eq!(failed.code, 3, "{}", failed.stderr);
+    for expected in [
+        "error: http_requests_total{job=\"shop\", cdoe=\"500\"} matches no series (shop/errors): \
+         no series of http_requests_total has a 'cdoe' label (cdoe=\"500\")",
+        "error: shop/queue: label 'queu' in 'by' is on none of the series of \
+         queue_depth{job=\"shop\"}; check its spelling",
+        "error: shop/fast: no bucket edge of http_request_duration_seconds at 300ms; \
+         available edges: +Inf, 0.2",
+    ] {
+        assert!(
+            failed.stderr.contains(expected),
+            "{expected}\n{}",
+            failed.stderr
+        );
+    }
+    assert_eq!(
+        failed.stdout,
+        "preflight failed: 3 problems in 5 selectors of 3 SLOs\n"
     );
 }
 

@@ -252,7 +252,12 @@ fn run_preflight(args: &ValidateArgs, slos: &[Slo]) -> u8 {
         .and_then(|client| {
             let runtime = super::verify::runtime()?;
             runtime
-                .block_on(super::preflight::preflight(&client, slos))
+                .block_on(async {
+                    let mut report = super::preflight::preflight(&client, slos).await?;
+                    let shapes = super::preflight::check_shapes(&client, slos).await?;
+                    report.missing.extend(shapes);
+                    Ok::<_, crate::prometheus::QueryError>(report)
+                })
                 .map_err(|error| {
                     Stop::new(format!(
                         "preflight cannot ask {}: {error}",
@@ -273,17 +278,24 @@ fn run_preflight(args: &ValidateArgs, slos: &[Slo]) -> u8 {
     for missing in &report.missing {
         eprintln!("error: {missing}");
     }
+    let unborn = match report.unborn {
+        0 => String::new(),
+        1 => "; 1 is a counter that has not counted yet".to_string(),
+        count => format!("; {count} are counters that have not counted yet"),
+    };
     let line = if report.missing.is_empty() {
         format!(
-            "ok: {} selectors of {} SLOs match series now\n",
+            "ok: {} of {} selectors of {} SLOs match series now{unborn}\n",
             report.matched,
+            report.checked,
             slos.len()
         )
     } else {
         format!(
-            "preflight failed: {} of {} selectors match no series\n",
+            "preflight failed: {} problems in {} selectors of {} SLOs{unborn}\n",
             report.missing.len(),
-            report.matched + report.missing.len()
+            report.checked,
+            slos.len()
         )
     };
     if let Err(message) = write_stdout(&line) {

@@ -23,8 +23,12 @@ struct Check {
 /// What the preflight found.
 #[derive(Debug, Default)]
 pub struct Preflight {
+    /// Selectors checked.
+    pub checked: usize,
     /// Selectors that matched at least one series.
     pub matched: usize,
+    /// Counters of one outcome that have not counted yet.
+    pub unborn: usize,
     /// One line per selector that matched nothing and must.
     pub missing: Vec<String>,
     /// Lines that do not fail the check: counters not yet counted, queries
@@ -38,7 +42,11 @@ pub async fn preflight(client: &Client, slos: &[Slo]) -> Result<Preflight, Query
     let mut report = Preflight::default();
     let checks = collect(slos, &mut report.notes);
     let now = crate::time::now();
+    let since = now
+        .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
+        .unwrap_or(now);
     let mut names: Option<Vec<String>> = None;
+    report.checked = checks.len();
 
     for check in checks {
         let text = render(&check.read);
@@ -50,17 +58,24 @@ pub async fn preflight(client: &Client, slos: &[Slo]) -> Result<Preflight, Query
         let by = check.slos.join(", ");
         let family = format!("{{__name__={}}}", quote(&metric));
         if check.read.may_be_unborn && matches(client, &family, now).await? {
-            report.notes.push(format!(
-                "{text} matches no series yet ({by}); {metric} exists, so this is a counter \
-                 that has not counted yet"
-            ));
-            report.matched += 1;
+            // The metric exists: the selector is a counter that has not
+            // counted yet, unless a label or value looks misspelt.
+            let problems = misspellings(client, &check.read, since, now).await?;
+            if problems.is_empty() {
+                report.notes.push(format!(
+                    "{text} matches no series yet ({by}); {metric} exists, so this is a \
+                     counter that has not counted yet"
+                ));
+                report.unborn += 1;
+            } else {
+                report.missing.push(format!(
+                    "{text} matches no series ({by}): {}",
+                    problems.join("; ")
+                ));
+            }
             continue;
         }
         if names.is_none() {
-            let since = now
-                .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
-                .unwrap_or(now);
             names = Some(
                 client
                     .label_values("__name__", "{__name__=~\".+\"}", since, now)
@@ -85,6 +100,104 @@ pub async fn preflight(client: &Client, slos: &[Slo]) -> Result<Preflight, Query
             .push(format!("{text} matches no series ({by}): {hint}"));
     }
     Ok(report)
+}
+
+/// Likely typos in a selector whose metric exists but which matches
+/// nothing: a label no series of the metric carries, or a value close to one
+/// that exists — the same reading `verify` gives a ratio's errors side.
+async fn misspellings(
+    client: &Client,
+    read: &SeriesRead,
+    since: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Result<Vec<String>, QueryError> {
+    let metric = read.selector.metric.clone().unwrap_or_default();
+    let bare = format!("{{__name__={}}}", quote(&metric));
+    let mut labels = Vec::new();
+    for matcher in &read.selector.matchers {
+        let seen = client
+            .label_values(&matcher.name, &bare, since, now)
+            .await?;
+        labels.push((matcher.clone(), seen));
+    }
+    let presence = crate::eval::Presence {
+        metric,
+        separate_metric: true,
+        metric_exists: true,
+        labels,
+    };
+    Ok(crate::eval::presence_problems(&presence).0)
+}
+
+/// What `verify` would refuse after the load test although every selector
+/// matches: a `by` label on none of the series, a latency threshold with
+/// no bucket edge at its bound.
+pub async fn check_shapes(client: &Client, slos: &[Slo]) -> Result<Vec<String>, QueryError> {
+    let now = crate::time::now();
+    let since = now
+        .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
+        .unwrap_or(now);
+    let mut problems = Vec::new();
+    for slo in slos {
+        let Some(read) = slo
+            .indicator
+            .series_reads()
+            .into_iter()
+            .find(|read| !read.may_be_unborn)
+        else {
+            continue;
+        };
+        let text = render(&read);
+        for label in &slo.by {
+            let labelled = format!(
+                "{}{{{}{}{label}!=\"\"}}",
+                read.selector.metric.as_deref().unwrap_or_default(),
+                read.selector
+                    .render_matchers()
+                    .trim_start_matches('{')
+                    .trim_end_matches('}'),
+                if read.selector.matchers.is_empty() {
+                    ""
+                } else {
+                    ", "
+                },
+            );
+            if matches(client, &text, now).await? && !matches(client, &labelled, now).await? {
+                problems.push(format!(
+                    "{}: label '{label}' in 'by' is on none of the series of {text}; check its \
+                     spelling",
+                    slo.id()
+                ));
+            }
+        }
+        if let Indicator::Latency(latency) = &slo.indicator
+            && let crate::spec::LatencyTarget::Under {
+                bound,
+                text: written,
+            } = &latency.target
+        {
+            let bucket = format!(
+                "{}_bucket{}",
+                latency.histogram,
+                latency.selector.render_matchers()
+            );
+            let edges = client.label_values("le", &bucket, since, now).await?;
+            let numbers: Vec<f64> = edges
+                .iter()
+                .filter_map(|edge| crate::prometheus::parse_bucket_bound(edge).ok())
+                .collect();
+            let same = |edge: &f64| (edge - bound).abs() <= 1e-9 * bound.abs().max(1.0);
+            if !numbers.is_empty() && !numbers.iter().any(same) {
+                problems.push(format!(
+                    "{}: no bucket edge of {} at {written}; available edges: {}",
+                    slo.id(),
+                    latency.histogram,
+                    edges.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(problems)
 }
 
 /// The selectors to check, each once, in the order the SLOs read them.
@@ -137,9 +250,11 @@ fn reads(slo: &Slo, indicator: &Indicator, notes: &mut Vec<String>) -> Vec<Serie
             .selectors()
             .into_iter()
             .filter(|selector| selector.metric.is_some())
+            // The query may default what is absent (`or vector(0)`), as
+            // a ratio's errors side does: judged the same way.
             .map(|selector| SeriesRead {
                 selector: selector.clone(),
-                may_be_unborn: false,
+                may_be_unborn: true,
             })
             .collect(),
         None => {

@@ -203,7 +203,29 @@ fn judge_window(
 /// one that exists. Those make the SLO inconclusive; a value that simply
 /// never occurred is noted.
 fn apply_presence(presence: &Presence, outcome: &mut SloOutcome) {
+    let (problems, notices) = presence_problems(presence);
+    outcome.notices.extend(notices);
+    let already_unknown = outcome.verdict == Verdict::Inconclusive
+        && outcome
+            .reason
+            .is_some_and(|reason| reason != Reason::NoData);
+    if problems.is_empty() || already_unknown {
+        return;
+    }
+    outcome.verdict = Verdict::Inconclusive;
+    outcome.reason = Some(Reason::NoData);
+    outcome.detail = format!(
+        "the errors side of the ratio matched nothing and would read as 0: {}",
+        problems.join("; ")
+    );
+}
+
+/// What a selector that matched nothing says about itself: likely typos
+/// (a metric with no series, a label no series carries, a value close to
+/// one that exists), and notes for values that simply never occurred.
+pub fn presence_problems(presence: &Presence) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
+    let mut notices = Vec::new();
     if presence.separate_metric && !presence.metric_exists {
         problems.push(format!(
             "no series named {} in the window (a misspelt name, or a counter that does not \
@@ -244,26 +266,14 @@ fn apply_presence(presence: &Presence, outcome: &mut SloOutcome) {
                 "no series has {shown}; \"{typed}\" looks like a misspelling of \"{meant}\""
             ));
         } else {
-            outcome.notices.push(format!(
+            notices.push(format!(
                 "no series of {} had {shown} in the window, counted as 0 (values seen: {})",
                 presence.metric,
                 seen.join(", ")
             ));
         }
     }
-    let already_unknown = outcome.verdict == Verdict::Inconclusive
-        && outcome
-            .reason
-            .is_some_and(|reason| reason != Reason::NoData);
-    if problems.is_empty() || already_unknown {
-        return;
-    }
-    outcome.verdict = Verdict::Inconclusive;
-    outcome.reason = Some(Reason::NoData);
-    outcome.detail = format!(
-        "the errors side of the ratio matched nothing and would read as 0: {}",
-        problems.join("; ")
-    );
+    (problems, notices)
 }
 
 /// The literal values a matcher asks for: its value for `=`, each
@@ -305,14 +315,18 @@ fn likely_meant<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
             })
             .collect()
     };
-    candidates
+    let read_as_digits = candidates
         .iter()
         .find(|candidate| **candidate != wanted && digits(candidate) == digits(wanted))
-        .copied()
-        .or_else(|| {
-            crate::spec::diagnostic::did_you_mean(wanted, candidates)
-                .filter(|close| *close != wanted)
-        })
+        .copied();
+    // Numbers a digit apart are different values, not typos: 500 is not a
+    // misspelt 200, whatever their distance.
+    if wanted.chars().all(|character| character.is_ascii_digit()) {
+        return read_as_digits;
+    }
+    read_as_digits.or_else(|| {
+        crate::spec::diagnostic::did_you_mean(wanted, candidates).filter(|close| *close != wanted)
+    })
 }
 
 /// An instant answer is for the window's end; a server (or proxy) that
@@ -1077,5 +1091,13 @@ mod tests {
         assert_eq!(super::likely_meant("5OO", &["200", "500"]), Some("500"));
         assert_eq!(super::likely_meant("52O", &["520"]), Some("520"));
         assert_eq!(super::likely_meant("404", &["200", "500"]), None);
+    }
+
+    #[test]
+    fn numbers_a_digit_apart_are_not_misspellings() {
+        // No 500s yet while 200s are counted is the good case.
+        assert_eq!(super::likely_meant("500", &["200"]), None);
+        assert_eq!(super::likely_meant("503", &["502", "504"]), None);
+        assert_eq!(super::likely_meant("eror", &["error", "ok"]), Some("error"));
     }
 }

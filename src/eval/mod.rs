@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 pub use intervals::ScrapeIntervals;
-pub use judge::{Answers, JudgeOptions, Presence, judge};
+pub use judge::{Answers, JudgeOptions, Presence, judge, presence_problems};
 pub use outcome::{
     AnnotationRecord, Budget, CommandRun, GroupOutcome, PreconditionOutcome, Reason, SloOutcome,
     SustainedOutcome, Trend, Verdict, Verification,
