@@ -107,3 +107,91 @@ pub fn endpoint(base: &Url, path: &str) -> Url {
     url.set_query(None);
     url
 }
+
+/// Removes known secrets from text that came from elsewhere (a server's
+/// error body may echo the request's headers), so they never reach a
+/// message or report.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// The secrets, longest first, so a secret inside another is not left
+    /// half shown.
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for `secrets`; those under four characters are too short to
+    /// tell from ordinary text and are left alone. A basic-auth pair is also
+    /// recognised in its encoded `Authorization` form.
+    pub fn new(secrets: &[String], basic_auth: Option<(&str, &str)>) -> Self {
+        let mut secrets: Vec<String> = secrets
+            .iter()
+            .filter(|secret| secret.chars().count() >= 4)
+            .cloned()
+            .collect();
+        if let Some((user, password)) = basic_auth {
+            secrets.push(base64(format!("{user}:{password}").as_bytes()));
+            if password.chars().count() >= 4 {
+                secrets.push(password.to_string());
+            }
+        }
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
+        Self { secrets }
+    }
+
+    /// `text` with every secret replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets.iter().fold(text.to_string(), |text, secret| {
+            text.replace(secret, "[redacted]")
+        })
+    }
+}
+
+/// Standard base64 with padding, as HTTP's basic auth writes credentials.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let value = chunk.iter().enumerate().fold(0u32, |value, (index, byte)| {
+            value | (u32::from(*byte) << (16 - 8 * index))
+        });
+        for index in 0..4 {
+            if index <= chunk.len() {
+                text.push(ALPHABET[(value >> (18 - 6 * index) & 63) as usize] as char);
+            } else {
+                text.push('=');
+            }
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_encoding_of_basic_auth() {
+        // RFC 7617's example, and each padding length.
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn secrets_are_redacted_wherever_they_appear() {
+        let redactor = Redactor::new(
+            &["tok-123456".into(), "ab".into()],
+            Some(("alice", "pw-secret")),
+        );
+        assert_eq!(
+            redactor.redact("Authorization: Bearer tok-123456, Basic YWxpY2U6cHctc2VjcmV0 ab"),
+            "Authorization: Bearer [redacted], Basic [redacted] ab"
+        );
+        assert_eq!(redactor.redact("password pw-secret"), "password [redacted]");
+    }
+}

@@ -133,3 +133,78 @@ fn no_secret_reaches_any_output() {
         &[("SUMMIT_SLO_PROMETHEUS_TOKEN", TOKEN)],
     );
 }
+
+/// A server that answers every request with a 400 whose error message is
+/// the request's own head (headers and all), as some proxies do.
+fn echoing_server() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("loopback binds");
+    let address = listener.local_addr().expect("bound");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let body = serde_json::json!({
+                "status": "error",
+                "errorType": "bad_data",
+                "error": format!("cannot parse request: {head}"),
+            })
+            .to_string();
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn a_server_that_echoes_the_request_cannot_leak_its_secrets() {
+    let url = echoing_server();
+    let header = format!("X-Scope-OrgID={HEADER_VALUE}");
+    assert_no_secret(
+        "a password in the URL and a header, echoed",
+        &[
+            "--prometheus".into(),
+            url.replace("http://", &format!("http://gate:{URL_PASSWORD}@")),
+            "--header".into(),
+            header.clone(),
+        ],
+        &[],
+    );
+    assert_no_secret(
+        "a bearer token, echoed",
+        &[
+            "--prometheus".into(),
+            url.clone(),
+            "--header".into(),
+            header,
+        ],
+        &[("SUMMIT_SLO_PROMETHEUS_TOKEN", TOKEN)],
+    );
+    // The encoded form of basic auth is a secret too.
+    let encoded = "Z2F0ZTp1cmwtczNjcmV0LXB3"; // base64("gate:url-s3cret-pw")
+    let run = run_command(binary().args([
+        "verify",
+        "--end",
+        WINDOW_END,
+        "--format",
+        "json",
+        "--prometheus",
+        &url.replace("http://", &format!("http://gate:{URL_PASSWORD}@")),
+    ]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.contains("[redacted]"), "{}", run.stdout);
+    assert!(!run.stdout.contains(encoded), "{}", run.stdout);
+    assert!(!run.stderr.contains(encoded), "{}", run.stderr);
+}

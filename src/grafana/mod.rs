@@ -534,7 +534,15 @@ impl Grafana {
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        let message = error_message(&body);
+        // Grafana's (or a proxy's) answer may echo the request's credentials.
+        let secrets: Vec<String> = self.config.token.iter().cloned().collect();
+        let redactor = crate::http::Redactor::new(
+            &secrets,
+            self.basic_auth
+                .as_ref()
+                .map(|(user, password)| (user.as_str(), password.as_str())),
+        );
+        let message = redactor.redact(&error_message(&body));
         Err(match status {
             401 => AnnotateError::Unauthorized { message },
             403 => AnnotateError::Forbidden {

@@ -129,6 +129,35 @@ pub enum QueryError {
 }
 
 impl QueryError {
+    /// The error with `redactor`'s secrets removed from its text.
+    pub fn redacted(self, redactor: &crate::http::Redactor) -> Self {
+        let clean = |text: String| redactor.redact(&text);
+        match self {
+            Self::Api {
+                status,
+                error_type,
+                message,
+            } => Self::Api {
+                status,
+                error_type: clean(error_type),
+                message: clean(message),
+            },
+            Self::Http { status, detail } => Self::Http {
+                status,
+                detail: clean(detail),
+            },
+            Self::Transport { url, detail } => Self::Transport {
+                url,
+                detail: clean(detail),
+            },
+            Self::Interrupted { url, detail } => Self::Interrupted {
+                url,
+                detail: clean(detail),
+            },
+            other => other,
+        }
+    }
+
     /// True when repeating the request may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -150,6 +179,7 @@ pub struct Client {
     permits: Arc<Semaphore>,
     deadline: Option<Instant>,
     basic_auth: Option<(String, String)>,
+    redactor: Arc<crate::http::Redactor>,
 }
 
 impl Client {
@@ -162,8 +192,21 @@ impl Client {
             return Err("the URL has user:password and basic auth is set as well; give one".into());
         }
         let basic_auth = in_url.or_else(|| config.basic_auth.clone());
+        let secrets: Vec<String> = config
+            .bearer_token
+            .iter()
+            .cloned()
+            .chain(config.headers.iter().map(|(_, value)| value.clone()))
+            .collect();
+        let redactor = crate::http::Redactor::new(
+            &secrets,
+            basic_auth
+                .as_ref()
+                .map(|(user, password)| (user.as_str(), password.as_str())),
+        );
         Ok(Self {
             http: crate::http::build_client_with(&config.tls)?,
+            redactor: Arc::new(redactor),
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             deadline: config.deadline.map(|deadline| Instant::now() + deadline),
             config: Arc::new(config),
@@ -242,8 +285,8 @@ impl Client {
         let body = self
             .send(&format!("label/{label}/values"), &query, false)
             .await?;
-        let (data, _, _) =
-            response::decode_envelope(&body.1).map_err(|answer| answer_error(body.0, answer))?;
+        let (data, _, _) = response::decode_envelope(&body.1)
+            .map_err(|answer| answer_error(body.0, answer).redacted(&self.redactor))?;
         serde_json::from_value(data).map_err(|error| QueryError::Http {
             status: body.0,
             detail: format!("label values are not a list of strings ({error})"),
@@ -256,8 +299,8 @@ impl Client {
         let body = self
             .send("targets", &[("state", "active".to_string())], false)
             .await?;
-        let (data, _, _) =
-            response::decode_envelope(&body.1).map_err(|answer| answer_error(body.0, answer))?;
+        let (data, _, _) = response::decode_envelope(&body.1)
+            .map_err(|answer| answer_error(body.0, answer).redacted(&self.redactor))?;
         let targets = data
             .get("activeTargets")
             .and_then(|targets| targets.as_array())
@@ -281,7 +324,11 @@ impl Client {
     ) -> Result<QueryResult, QueryError> {
         let started = std::time::Instant::now();
         let (status, body) = self.send(endpoint, form, true).await?;
-        let result = decode_query(&body).map_err(|answer| answer_error(status, answer))?;
+        let mut result = decode_query(&body)
+            .map_err(|answer| answer_error(status, answer).redacted(&self.redactor))?;
+        for note in result.warnings.iter_mut().chain(result.infos.iter_mut()) {
+            *note = self.redactor.redact(note);
+        }
         let series = match &result.data {
             ResultData::Vector(samples) => samples.len(),
             ResultData::Matrix(series) => series.len(),
@@ -330,6 +377,8 @@ impl Client {
                 }
                 Err(error) => error,
             };
+            // A server's error body may echo the request, credentials and all.
+            let error = error.redacted(&self.redactor);
             if !error.is_retryable() || attempt >= self.config.retries {
                 return Err(error);
             }
