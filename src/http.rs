@@ -34,7 +34,10 @@ pub fn build_client_with(tls: &TlsSettings) -> Result<reqwest::Client, String> {
     });
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("summit-slo/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10));
+        .connect_timeout(Duration::from_secs(10))
+        // A redirect would turn a query's POST into a GET without its form,
+        // and carry headers to another host: an error is clearer.
+        .redirect(reqwest::redirect::Policy::none());
     if let Some(pem) = &tls.ca_pem {
         let certificates = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|error| format!("the CA file holds no usable PEM certificate: {error}"))?;

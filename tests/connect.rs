@@ -160,6 +160,11 @@ fn connection_settings_are_checked_before_anything_is_judged() {
             "a --header is not NAME=VALUE",
         ),
         (
+            vec!["--header", "Content-Length=5"],
+            None,
+            "--header Content-Length is refused",
+        ),
+        (
             vec!["--ca-file", missing.to_str().expect("UTF-8")],
             None,
             "--ca-file",
@@ -195,5 +200,54 @@ fn connection_settings_are_checked_before_anything_is_judged() {
             result.stderr
         );
         assert!(!result.stderr.contains("hunter2"), "{}", result.stderr);
+    }
+}
+
+#[test]
+fn redirects_are_not_followed_and_401_says_what_to_set() {
+    use support::proxy::{Fault, Proxy, Rule};
+    let redirect = Proxy::start(
+        None,
+        vec![Rule {
+            marker: String::new(),
+            fault: Fault::Status(302, String::new()),
+            times: None,
+        }],
+    );
+    let unauthorised = Proxy::start(
+        None,
+        vec![Rule {
+            marker: String::new(),
+            fault: Fault::Status(401, "Unauthorized".into()),
+            times: None,
+        }],
+    );
+    for (proxy, expected) in [
+        (
+            &redirect,
+            "the server redirects elsewhere, which is not followed",
+        ),
+        (
+            &unauthorised,
+            "the server wants credentials: set SUMMIT_SLO_PROMETHEUS_TOKEN",
+        ),
+    ] {
+        let run = run_command(binary().args([
+            "verify",
+            "--prometheus",
+            &proxy.url,
+            "--end",
+            WINDOW_END,
+            "--format",
+            "json",
+            "--retries",
+            "0",
+        ]));
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let message = run.json()["slos"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(message.contains(expected), "{message}");
     }
 }

@@ -30,7 +30,8 @@ pub fn run_rules(args: RulesArgs) -> u8 {
             Ok(existing) if existing == text => 0,
             Ok(_) => {
                 eprintln!(
-                    "{} no longer matches the SLO files; rewrite it with `summit-slo rules --output {}`",
+                    "{} no longer matches the SLO files; rewrite it with `summit-slo rules \
+                     --output {}` and the same --slos, --select and threshold flags",
                     path.display(),
                     path.display()
                 );

@@ -102,9 +102,28 @@ fn headers(texts: &[String]) -> Result<Vec<(String, String)>, String> {
             let name = name.trim();
             reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("--header name '{name}' is not a valid HTTP header name"))?;
+            // Headers that frame the request are summit-slo's to set: a
+            // wrong Content-Length or Host would corrupt or misroute it.
+            const FRAMING: [&str; 5] = [
+                "host",
+                "content-length",
+                "content-type",
+                "transfer-encoding",
+                "connection",
+            ];
+            if FRAMING
+                .iter()
+                .any(|framing| name.eq_ignore_ascii_case(framing))
+            {
+                return Err(format!(
+                    "--header {name} is refused: it frames the request, which summit-slo sets"
+                ));
+            }
             if name.eq_ignore_ascii_case("authorization") {
                 return Err(
-                    "--header Authorization is refused: set SUMMIT_SLO_PROMETHEUS_TOKEN,                      --prometheus-token-file or --prometheus-user instead, which keep the                      secret out of the command line"
+                    "--header Authorization is refused: set SUMMIT_SLO_PROMETHEUS_TOKEN, \
+                     --prometheus-token-file or --prometheus-user instead, which keep the \
+                     secret out of the command line"
                         .to_string(),
                 );
             }
@@ -136,6 +155,12 @@ fn tls_settings(args: &PrometheusArgs) -> Result<crate::http::TlsSettings, Strin
         }
         _ => None,
     };
+    if args.insecure_skip_verify {
+        eprintln!(
+            "warning: --insecure-skip-verify: Prometheus' certificate is not checked, so any \
+             server can answer for it"
+        );
+    }
     Ok(crate::http::TlsSettings {
         ca_pem,
         identity_pem,

@@ -361,6 +361,12 @@ impl Client {
                 Ok(answered) if answered.status == 200 => {
                     return Ok((answered.status, answered.body));
                 }
+                Ok(answered) if (300..400).contains(&answered.status) => QueryError::Http {
+                    status: answered.status,
+                    detail: "the server redirects elsewhere, which is not followed: give the \
+                             final URL"
+                        .into(),
+                },
                 Ok(answered) if answered.status < 400 => QueryError::Http {
                     status: answered.status,
                     detail: "the API answers 200; this status is not its answer".into(),
@@ -540,7 +546,17 @@ fn answer_error(status: u16, answer: Answer) -> QueryError {
             error_type,
             message,
         },
-        Answer::Malformed(detail) => QueryError::Http { status, detail },
+        Answer::Malformed(detail) => QueryError::Http {
+            status,
+            detail: match status {
+                401 => format!(
+                    "{detail}; the server wants credentials: set SUMMIT_SLO_PROMETHEUS_TOKEN, \
+                     --prometheus-user, or user:password in the URL"
+                ),
+                403 => format!("{detail}; the credentials given may not query this server"),
+                _ => detail,
+            },
+        },
     }
 }
 

@@ -101,8 +101,8 @@ pub enum Command {
         after_help = "Examples:\n  summit-slo compile\n  summit-slo compile --write\n  summit-slo compile --check"
     )]
     Compile(CompileArgs),
-    /// Check SLO files without querying anything; exit 0 when valid, 3
-    /// when not.
+    /// Check SLO files (with --preflight, also that their selectors match
+    /// series in Prometheus now); exit 0 when valid, 3 when not.
     #[command(
         after_help = "Examples:\n  summit-slo validate\n  summit-slo validate --slos slos/summit-api.yaml\n  summit-slo validate --preflight --prometheus http://prometheus:9090"
     )]
