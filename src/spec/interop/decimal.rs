@@ -15,21 +15,39 @@ pub(super) struct Decimal {
 const MAX_SCALE: u32 = 20;
 
 impl Decimal {
-    /// Reads `99`, `99.9` or `0.999`; signs, exponents and anything else are
-    /// refused.
+    /// Reads `99`, `99.9`, `0.999`, `.5` or `1e-3` (YAML writes numbers all
+    /// these ways); signs and anything else are refused.
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
-        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().ok()?),
+            None => (text, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
-        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction)
+        {
             return None;
         }
-        if (whole.len() + fraction.len()) as u32 > MAX_SCALE + 6 {
+        if (whole.len() + fraction.len()) as u32 > MAX_SCALE + 6 || exponent.abs() > 30 {
             return None;
         }
-        let scale = fraction.len() as u32;
-        let digits = format!("{whole}{fraction}").parse().ok()?;
-        Some(Self { digits, scale }.trimmed())
+        let mut digits: u128 = format!("{whole}{fraction}").parse().ok()?;
+        let mut scale = fraction.len() as i32 - exponent;
+        if scale < 0 {
+            digits = digits.checked_mul(10u128.checked_pow(scale.unsigned_abs())?)?;
+            scale = 0;
+        }
+        if scale as u32 > MAX_SCALE {
+            return None;
+        }
+        Some(
+            Self {
+                digits,
+                scale: scale as u32,
+            }
+            .trimmed(),
+        )
     }
 
     /// The number times 100: a ratio as a percent.
@@ -100,6 +118,17 @@ mod tests {
     }
 
     #[test]
+    fn numbers_read_in_every_way_yaml_writes_them() {
+        assert_eq!(decimal(".5"), decimal("0.5"));
+        assert_eq!(decimal("1e-3"), decimal("0.001"));
+        assert_eq!(decimal("9.99E-1"), decimal("0.999"));
+        assert_eq!(decimal("1e2"), decimal("100"));
+        assert_eq!(Decimal::parse("-0.5"), None);
+        assert_eq!(Decimal::parse("e3"), None);
+        assert_eq!(Decimal::parse("."), None);
+    }
+
+    #[test]
     fn ratios_become_percents_digit_for_digit() {
         let cases = [
             ("a three-nines ratio is 99.9%", "0.999", "99.9"),
@@ -132,8 +161,8 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_decimals_are_read() {
-        for text in ["-1", "9.99e1", "", ".5", "99,9", "1.2.3", "abc"] {
+    fn signs_and_other_text_are_refused() {
+        for text in ["-1", "", "99,9", "1.2.3", "abc", "1e", "0x10"] {
             assert_eq!(Decimal::parse(text), None, "{text:?} is refused");
         }
     }
