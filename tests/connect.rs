@@ -82,7 +82,7 @@ fn tls_with_client_certificates_and_basic_auth() {
     assert!(
         unknown.json()["slos"][0]["message"]
             .as_str()
-            .is_some_and(|message| message.contains("certificate")),
+            .is_some_and(|message| message.contains("certificate") && message.contains("--ca-file")),
         "{}",
         unknown.stdout
     );

@@ -106,6 +106,17 @@ pub enum QueryError {
         /// The cause.
         detail: String,
     },
+    /// The server's TLS certificate did not verify.
+    #[error(
+        "cannot trust {url}: {detail}; give its certificate authority with --ca-file \
+         (or, for a test server only, --insecure-skip-verify)"
+    )]
+    Certificate {
+        /// The server (without credentials).
+        url: String,
+        /// The cause.
+        detail: String,
+    },
     /// The connection broke while the answer was being read.
     #[error("the answer from {url} was cut off: {detail}")]
     Interrupted {
@@ -154,6 +165,10 @@ impl QueryError {
                 url,
                 detail: clean(detail),
             },
+            Self::Certificate { url, detail } => Self::Certificate {
+                url,
+                detail: clean(detail),
+            },
             other => other,
         }
     }
@@ -165,7 +180,10 @@ impl QueryError {
                 *status == 429 || *status >= 500
             }
             Self::Transport { .. } | Self::Interrupted { .. } | Self::Timeout(_) => true,
-            Self::Deadline(_) | Self::TooLarge(_) | Self::Unsupported(_) => false,
+            Self::Deadline(_)
+            | Self::TooLarge(_)
+            | Self::Unsupported(_)
+            | Self::Certificate { .. } => false,
         }
     }
 }
@@ -518,10 +536,13 @@ impl Client {
     }
 
     fn transport(&self, error: reqwest::Error) -> QueryError {
-        QueryError::Transport {
-            url: self.config.url.to_string(),
-            detail: crate::http::describe_error(error),
+        let url = self.config.url.to_string();
+        let detail = crate::http::describe_error(error);
+        // A certificate that does not verify will not verify on a retry.
+        if detail.contains("invalid peer certificate") {
+            return QueryError::Certificate { url, detail };
         }
+        QueryError::Transport { url, detail }
     }
 }
 
