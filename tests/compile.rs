@@ -98,12 +98,15 @@ slos:
 
 /// A counter's events over a 10-minute window, including a series born in
 /// it (see the compiler's `counted`).
+/// The counting of `series` (whose only target label is `job="checkout"`):
+/// the family it joins is read for the same job only.
 fn counted(series: &str) -> String {
     let metric = series.split('{').next().unwrap_or(series);
+    let family = format!("{metric}{{job=\"checkout\"}}");
     let born = format!(
         "((min_over_time({series}[600s]) unless last_over_time({series}[660s] offset 540s)) or \
          ((min_over_time({series}[600s]) unless last_over_time({series}[600s] offset 600s)) and on \
-         (job, instance) last_over_time({metric}[600s] offset 600s)))"
+         (job, instance) last_over_time({family}[600s] offset 600s)))"
     );
     format!("(increase({series}[600s]) + {born}) or increase({series}[600s]) or {born}")
 }

@@ -291,10 +291,24 @@ fn counted(
         )
         .paren()
     };
+    // Only series of the same job and instance can join the candidates
+    // below, so the selector's own job and instance matchers narrow what is
+    // read without changing the answer: on a server holding many services,
+    // reading the whole metric was most of the query's cost.
+    let same_target = Selector {
+        metric: None,
+        matchers: selector
+            .matchers
+            .iter()
+            .chain(extra)
+            .filter(|matcher| matcher.name == "job" || matcher.name == "instance")
+            .cloned()
+            .collect(),
+    };
     let family_before = Expr::range(
         RangeFunction::LastOverTime,
         metric,
-        &Selector::default(),
+        &same_target,
         &[],
         range,
     )
