@@ -271,6 +271,8 @@ pub struct Grafana {
     http: reqwest::Client,
     config: GrafanaConfig,
     basic_auth: Option<(String, String)>,
+    /// Grafana's (or a proxy's) answer may echo the request's credentials.
+    redactor: crate::http::Redactor,
 }
 
 impl Grafana {
@@ -279,10 +281,18 @@ impl Grafana {
         let mut config = config;
         // Credentials move into headers so the URL can be shown anywhere.
         let basic_auth = crate::http::take_credentials(&mut config.url);
+        let secrets: Vec<String> = config.token.iter().cloned().collect();
+        let redactor = crate::http::Redactor::new(
+            &secrets,
+            basic_auth
+                .as_ref()
+                .map(|(user, password)| (user.as_str(), password.as_str())),
+        );
         Ok(Self {
             http: crate::http::build_client()?,
             config,
             basic_auth,
+            redactor,
         })
     }
 
@@ -320,11 +330,8 @@ impl Grafana {
                 Err(Failed::Create(error))
                     if error.is_retryable() && round < self.config.retries =>
                 {
-                    tracing::warn!(attempt = round + 1, error = %error, "retrying Grafana");
-                    let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
-                    tokio::time::sleep(pause).await;
-                    backoff *= 2;
                     round += 1;
+                    pause_before_retry(round, &error, &mut backoff, deadline).await;
                 }
                 Ok(posted) => return Ok(posted),
                 Err(Failed::Create(error) | Failed::Other(error)) => return Err(error),
@@ -464,11 +471,8 @@ impl Grafana {
             if !error.is_retryable() || attempt >= self.config.retries {
                 return Err(error);
             }
-            tracing::warn!(attempt = attempt + 1, error = %error, "retrying Grafana");
-            let pause = backoff.min(deadline.saturating_duration_since(Instant::now()));
-            tokio::time::sleep(pause).await;
-            backoff *= 2;
             attempt += 1;
+            pause_before_retry(attempt, &error, &mut backoff, deadline).await;
         }
     }
 
@@ -534,15 +538,7 @@ impl Grafana {
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        // Grafana's (or a proxy's) answer may echo the request's credentials.
-        let secrets: Vec<String> = self.config.token.iter().cloned().collect();
-        let redactor = crate::http::Redactor::new(
-            &secrets,
-            self.basic_auth
-                .as_ref()
-                .map(|(user, password)| (user.as_str(), password.as_str())),
-        );
-        let message = redactor.redact(&error_message(&body));
+        let message = self.redactor.redact(&error_message(&body));
         Err(match status {
             401 => AnnotateError::Unauthorized { message },
             403 => AnnotateError::Forbidden {
@@ -576,6 +572,20 @@ impl Grafana {
             detail: crate::http::describe_error(error),
         }
     }
+}
+
+/// Logs retry number `attempt` after `error` and sleeps `backoff` (no later
+/// than the deadline), doubling it for the next time.
+async fn pause_before_retry(
+    attempt: u32,
+    error: &AnnotateError,
+    backoff: &mut Duration,
+    deadline: Instant,
+) {
+    tracing::warn!(attempt, error = %error, "retrying Grafana");
+    let pause = (*backoff).min(deadline.saturating_duration_since(Instant::now()));
+    tokio::time::sleep(pause).await;
+    *backoff *= 2;
 }
 
 fn check_time(field: &'static str, value: i64) -> Result<(), AnnotateError> {
