@@ -125,7 +125,7 @@ impl Redactor {
     /// A redactor for `secrets`; those under four characters are too short to
     /// tell from ordinary text and are left alone. A basic-auth pair is also
     /// recognised in its encoded `Authorization` form.
-    pub fn new(secrets: &[String], basic_auth: Option<(&str, &str)>) -> Self {
+    pub fn new(secrets: &[String], basic_auth: Option<&(String, String)>) -> Self {
         let mut secrets: Vec<String> = secrets
             .iter()
             .filter(|secret| secret.chars().count() >= 4)
@@ -134,7 +134,7 @@ impl Redactor {
         if let Some((user, password)) = basic_auth {
             secrets.push(base64(format!("{user}:{password}").as_bytes()));
             if password.chars().count() >= 4 {
-                secrets.push(password.to_string());
+                secrets.push(password.clone());
             }
         }
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
@@ -189,7 +189,7 @@ mod tests {
     fn secrets_are_redacted_wherever_they_appear() {
         let redactor = Redactor::new(
             &["tok-123456".into(), "ab".into()],
-            Some(("alice", "pw-secret")),
+            Some(&("alice".into(), "pw-secret".into())),
         );
         assert_eq!(
             redactor.redact("Authorization: Bearer tok-123456, Basic YWxpY2U6cHctc2VjcmV0 ab"),

@@ -41,10 +41,7 @@ pub struct Preflight {
 pub async fn preflight(client: &Client, slos: &[Slo]) -> Result<Preflight, QueryError> {
     let mut report = Preflight::default();
     let checks = collect(slos, &mut report.notes);
-    let now = crate::time::now();
-    let since = now
-        .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
-        .unwrap_or(now);
+    let (since, now) = names_span();
     let mut names: Option<Vec<String>> = None;
     report.checked = checks.len();
 
@@ -133,10 +130,7 @@ async fn misspellings(
 /// matches: a `by` label on none of the series, a latency threshold with
 /// no bucket edge at its bound.
 pub async fn check_shapes(client: &Client, slos: &[Slo]) -> Result<Vec<String>, QueryError> {
-    let now = crate::time::now();
-    let since = now
-        .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
-        .unwrap_or(now);
+    let (since, now) = names_span();
     let mut problems = Vec::new();
     for slo in slos {
         let Some(read) = slo
@@ -198,6 +192,16 @@ pub async fn check_shapes(client: &Client, slos: &[Slo]) -> Result<Vec<String>, 
         }
     }
     Ok(problems)
+}
+
+/// Now, and the start of the span whose metric names, labels and bucket
+/// edges are read: the last `NAMES_SINCE`.
+fn names_span() -> (jiff::Timestamp, jiff::Timestamp) {
+    let now = crate::time::now();
+    let since = now
+        .checked_sub(jiff::SignedDuration::try_from(NAMES_SINCE).unwrap_or_default())
+        .unwrap_or(now);
+    (since, now)
 }
 
 /// The selectors to check, each once, in the order the SLOs read them.

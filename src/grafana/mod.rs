@@ -282,12 +282,7 @@ impl Grafana {
         // Credentials move into headers so the URL can be shown anywhere.
         let basic_auth = crate::http::take_credentials(&mut config.url);
         let secrets: Vec<String> = config.token.iter().cloned().collect();
-        let redactor = crate::http::Redactor::new(
-            &secrets,
-            basic_auth
-                .as_ref()
-                .map(|(user, password)| (user.as_str(), password.as_str())),
-        );
+        let redactor = crate::http::Redactor::new(&secrets, basic_auth.as_ref());
         Ok(Self {
             http: crate::http::build_client()?,
             config,

@@ -216,12 +216,7 @@ impl Client {
             .cloned()
             .chain(config.headers.iter().map(|(_, value)| value.clone()))
             .collect();
-        let redactor = crate::http::Redactor::new(
-            &secrets,
-            basic_auth
-                .as_ref()
-                .map(|(user, password)| (user.as_str(), password.as_str())),
-        );
+        let redactor = crate::http::Redactor::new(&secrets, basic_auth.as_ref());
         Ok(Self {
             http: crate::http::build_client_with(&config.tls)?,
             redactor: Arc::new(redactor),

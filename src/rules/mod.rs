@@ -294,11 +294,7 @@ fn budget_of(slo: &Slo) -> Option<Budget> {
                 }
                 _ => return None,
             };
-            let mut under = latency.selector.clone();
-            under.metric = Some(format!("{}_bucket", latency.histogram));
-            under.matchers.push(le_matcher(bound, None));
-            let mut total = latency.selector.clone();
-            total.metric = Some(format!("{}_count", latency.histogram));
+            let (under, total) = under_and_total(latency, bound);
             let meaning = format!("requests slower than {}", latency.unit.format(bound));
             // Buckets are exported together, so a missing edge at the bound
             // is absent, never zero requests under it: it must not read as
@@ -337,6 +333,18 @@ fn budget_of(slo: &Slo) -> Option<Budget> {
         allowed,
         meaning,
     })
+}
+
+/// A histogram's observations at or under `bound` (its bucket at that
+/// edge) and all its observations (its count).
+fn under_and_total(latency: &crate::spec::Latency, bound: f64) -> (Selector, Selector) {
+    let series = |suffix: &str| Selector {
+        metric: Some(format!("{}_{suffix}", latency.histogram)),
+        matchers: latency.selector.matchers.clone(),
+    };
+    let mut under = series("bucket");
+    under.matchers.push(le_matcher(bound, None));
+    (under, series("count"))
 }
 
 /// `numerator / total` of per-second rates over `window`, per group. With

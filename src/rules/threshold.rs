@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use super::{
     Note, Rule, RuleOptions, RuleSet, Severity, absent_alert, alert_labels, literal, recorded,
-    share, short_duration, slo_labels,
+    share, short_duration, slo_labels, under_and_total,
 };
 use crate::compile::expr::{AggregateOperator, BinaryOperator, Expr, Function, RangeFunction};
-use crate::compile::le_matcher;
 use crate::spec::{Comparator, Indicator, LatencyTarget, Selector, Slo, fill_template};
 use crate::time::promql_duration;
 
@@ -48,11 +47,7 @@ fn value_over(slo: &Slo, window: Duration) -> Option<String> {
                     arguments: vec![Expr::Number(*quantile), buckets],
                 },
                 LatencyTarget::Under { bound, .. } => {
-                    let mut under = latency.selector.clone();
-                    under.metric = Some(format!("{}_bucket", latency.histogram));
-                    under.matchers.push(le_matcher(*bound, None));
-                    let mut total = latency.selector.clone();
-                    total.metric = Some(format!("{}_count", latency.histogram));
+                    let (under, total) = under_and_total(latency, *bound);
                     share(&under, &total, by, window, false)
                 }
             }
