@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::compile::expr;
 use crate::prometheus::{Client, QueryError, ResultData};
 use crate::spec::diagnostic::did_you_mean;
+use crate::spec::selector::{MatchKind, Matcher};
 use crate::spec::{Indicator, SeriesRead, Slo, fill_template};
 
 /// How far back metric names are listed for "did you mean".
@@ -142,21 +143,15 @@ pub async fn check_shapes(client: &Client, slos: &[Slo]) -> Result<Vec<String>, 
             continue;
         };
         let text = render(&read);
-        for label in &slo.by {
-            let labelled = format!(
-                "{}{{{}{}{label}!=\"\"}}",
+        // A label on none of the series only says something when the
+        // selector matches some.
+        let matched = !slo.by.is_empty() && matches(client, &text, now).await?;
+        for label in slo.by.iter().filter(|_| matched) {
+            let labelled = read.selector.render(
                 read.selector.metric.as_deref().unwrap_or_default(),
-                read.selector
-                    .render_matchers()
-                    .trim_start_matches('{')
-                    .trim_end_matches('}'),
-                if read.selector.matchers.is_empty() {
-                    ""
-                } else {
-                    ", "
-                },
+                &[Matcher::new(label, MatchKind::NotEqual, "")],
             );
-            if matches(client, &text, now).await? && !matches(client, &labelled, now).await? {
+            if !matches(client, &labelled, now).await? {
                 problems.push(format!(
                     "{}: label '{label}' in 'by' is on none of the series of {text}; check its \
                      spelling",
