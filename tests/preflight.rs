@@ -32,25 +32,33 @@ slos:
     objective: "< 100"
 "#;
 
-#[test]
-fn preflight_names_each_selector_that_matches_nothing() {
+/// A Prometheus scraping a target that serves `EXPOSITION` as job `shop`.
+fn scraping_the_shop() -> Prometheus {
     let url = support::static_metrics(EXPOSITION);
     let address = url
         .trim_start_matches("http://")
         .trim_end_matches("/metrics")
         .to_string();
-    let prometheus = Prometheus::start_scraping(&[("shop", address)], "1s");
+    Prometheus::start_scraping(&[("shop", address)], "1s")
+}
+
+/// `validate --preflight` of `slos` against `prometheus`.
+fn preflight(prometheus: &Prometheus, slos: &SloFiles) -> support::Run {
+    run(&[
+        "validate",
+        "--preflight",
+        "--slos",
+        slos.path().to_str().expect("UTF-8"),
+        "--prometheus",
+        &prometheus.url,
+    ])
+}
+
+#[test]
+fn preflight_names_each_selector_that_matches_nothing() {
+    let prometheus = scraping_the_shop();
     let good = SloFiles::new(GOOD);
-    let preflight = |slos: &SloFiles| {
-        run(&[
-            "validate",
-            "--preflight",
-            "--slos",
-            slos.path().to_str().expect("UTF-8"),
-            "--prometheus",
-            &prometheus.url,
-        ])
-    };
+    let preflight = |slos: &SloFiles| preflight(&prometheus, slos);
 
     // Prometheus finds its target within a few seconds.
     let mut passed = preflight(&good);
@@ -114,12 +122,7 @@ fn preflight_catches_what_verify_would_refuse_after_the_load_test() {
     // A misspelt label on the errors side, a misspelt group label and a
     // latency bound with no bucket edge: each matches or reads as zero
     // now, and would cost the load test later.
-    let url = support::static_metrics(EXPOSITION);
-    let address = url
-        .trim_start_matches("http://")
-        .trim_end_matches("/metrics")
-        .to_string();
-    let prometheus = Prometheus::start_scraping(&[("shop", address)], "1s");
+    let prometheus = scraping_the_shop();
     let slos = SloFiles::new(
         r#"service: shop
 slos:
@@ -135,16 +138,7 @@ slos:
     by: [queu]
 "#,
     );
-    let preflight = || {
-        run(&[
-            "validate",
-            "--preflight",
-            "--slos",
-            slos.path().to_str().expect("UTF-8"),
-            "--prometheus",
-            &prometheus.url,
-        ])
-    };
+    let preflight = || preflight(&prometheus, &slos);
     let mut failed = preflight();
     for _ in 0..30 {
         if failed.stderr.contains("in 'by'") {
