@@ -54,8 +54,7 @@ pub async fn preflight(client: &Client, slos: &[Slo]) -> Result<Preflight, Query
         }
         let metric = check.read.selector.metric.clone().unwrap_or_default();
         let by = check.slos.join(", ");
-        let family = format!("{{__name__={}}}", quote(&metric));
-        if check.read.may_be_unborn && matches(client, &family, now).await? {
+        if check.read.may_be_unborn && matches(client, &metric, now).await? {
             // The metric exists: the selector is a counter that has not
             // counted yet, unless a label or value looks misspelt.
             let problems = misspellings(client, &check.read, since, now).await?;
@@ -110,11 +109,10 @@ async fn misspellings(
     now: jiff::Timestamp,
 ) -> Result<Vec<String>, QueryError> {
     let metric = read.selector.metric.clone().unwrap_or_default();
-    let bare = format!("{{__name__={}}}", quote(&metric));
     let mut labels = Vec::new();
     for matcher in &read.selector.matchers {
         let seen = client
-            .label_values(&matcher.name, &bare, since, now)
+            .label_values(&matcher.name, &metric, since, now)
             .await?;
         labels.push((matcher.clone(), seen));
     }
@@ -282,8 +280,4 @@ async fn matches(
 fn render(read: &SeriesRead) -> String {
     let selector = &read.selector;
     selector.render(selector.metric.as_deref().unwrap_or_default(), &[])
-}
-
-fn quote(text: &str) -> String {
-    format!("\"{}\"", crate::spec::selector::escape_label_value(text))
 }
